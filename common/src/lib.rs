@@ -1,1 +1,15 @@
-//! placeholder
+//! tgc-common: the bottom layer of tgcollector.
+//!
+//! Everything here is free of Telegram and HTTP so that every other crate can depend on
+//! it: reading `config.properties` into typed, validated [`config::Settings`]
+//! ([`properties`] is the file syntax, [`config`] the meaning), turning the logging
+//! settings into a tracing subscriber ([`logging`]), and keeping secrets out of logs
+//! ([`secret`]). Hashing shared by the pool and the media pipeline will live here too.
+
+pub mod config;
+pub mod logging;
+pub mod properties;
+pub mod secret;
+
+pub use config::{ConfigError, ConfigErrors, Settings};
+pub use secret::Secret;
