@@ -1,1 +1,8 @@
-//! placeholder
+//! The Telegram side of tgcollector.
+//!
+//! This crate holds everything that talks to Telegram on behalf of an account: the
+//! account session files ([`session`]), and later the account pool, the join map and
+//! account-bound media objects. It knows nothing of HTTP or of the sealed envelopes the
+//! gateway speaks; `tgc-service` builds on it, and it builds only on `tgc-common`.
+
+pub mod session;

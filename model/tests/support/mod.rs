@@ -1,0 +1,103 @@
+//! Shared helpers for the session tests: running the Telethon cross-check script, and
+//! building fixture files.
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The workspace root (the parent of this crate).
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the model crate lives inside the workspace")
+        .to_owned()
+}
+
+/// The Python with Telethon: `TGC_TEST_PYTHON`, else the workspace venv. Missing
+/// Python is a failure, never a skip: the cross-checks are the proof of compatibility.
+pub fn python() -> PathBuf {
+    let python = std::env::var_os("TGC_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
+    assert!(
+        python.exists(),
+        "Python with Telethon not found at {}: run ./test.sh (it creates the venv from \
+         tests/py/requirements.txt) or set TGC_TEST_PYTHON",
+        python.display()
+    );
+    python
+}
+
+/// Runs `tests/py/telethon_session.py` with `args` and parses the JSON it prints.
+pub fn telethon(args: &[&str]) -> serde_json::Value {
+    let script = workspace().join("tests/py/telethon_session.py");
+    let output = Command::new(python())
+        .arg(&script)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(
+        output.status.success(),
+        "telethon_session.py {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "telethon_session.py {args:?} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A recognisable 256-byte auth key.
+pub fn test_key(seed: u8) -> [u8; 256] {
+    let mut key = [0u8; 256];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = (i as u8).wrapping_mul(31).wrapping_add(seed) | 1;
+    }
+    key
+}
+
+/// Builds a session file in an old Telethon layout (5, 6 or 7), as Telethon's upgrade
+/// code implies it: version 5 lacks `entities.date` and `sessions.tmp_auth_key`,
+/// version 6 likewise, version 7 has `entities.date` but no `sessions.tmp_auth_key`.
+pub fn old_layout_file(path: &Path, version: i64, auth_key: &[u8]) {
+    let conn = rusqlite::Connection::open(path).expect("fixture database");
+    let entities_date = if version >= 7 { ", date integer" } else { "" };
+    conn.execute_batch(&format!(
+        "create table version (version integer primary key);
+         create table sessions (dc_id integer primary key, server_address text, port integer,
+                                auth_key blob, takeout_id integer);
+         create table entities (id integer primary key, hash integer not null, username text,
+                                phone integer, name text{entities_date});
+         create table sent_files (md5_digest blob, file_size integer, type integer, id integer,
+                                  hash integer, primary key(md5_digest, file_size, type));
+         create table update_state (id integer primary key, pts integer, qts integer,
+                                    date integer, seq integer);"
+    ))
+    .expect("fixture schema");
+    conn.execute("insert into version values (?1)", [version])
+        .expect("fixture version");
+    conn.execute(
+        "insert into sessions values (4, '149.154.167.91', 443, ?1, null)",
+        [auth_key],
+    )
+    .expect("fixture sessions row");
+    conn.execute(
+        "insert into entities (id, hash, username, phone, name) values
+             (5550002, 1234, 'bob', 447700900123, 'Bob'),
+             (-1001234567890, -99, 'tgcnews', null, 'Tgc News')",
+        [],
+    )
+    .expect("fixture entities");
+    conn.execute(
+        "insert into update_state values (0, 10, 2, 1700000000, 3), (1234567890, 77, 0, 1700000000, 0)",
+        [],
+    )
+    .expect("fixture update state");
+}
