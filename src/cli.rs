@@ -1,0 +1,70 @@
+//! The command line, as clap types.
+//!
+//! Kept apart from `main.rs` so the shape of the interface (what an operator types) can be read in
+//! one place, and from `commands/` so each command's behaviour lives beside nothing else.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// A gateway that puts a pool of Telegram user accounts behind an encrypted HTTP API.
+#[derive(Debug, Parser)]
+#[command(name = "tgcollector", version, about)]
+pub struct Cli {
+    /// The configuration file (Java properties syntax). Keys can be overridden with TGC_* variables.
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        env = "TGC_CONFIG",
+        default_value = "config.properties"
+    )]
+    pub config: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Manage the accounts (session files) of the pool.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective settings (secrets masked) and exit non-zero on any error.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountsCommand {
+    /// One row per session file: user, home DC, cached entities, warnings.
+    List,
+    /// Add an account from an existing Telethon collector.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct ImportSource {
+    /// A Telethon StringSession string ('1' + URL-safe base64); needs --name.
+    #[arg(long, value_name = "STRING", requires = "name")]
+    pub telethon_string: Option<String>,
+    /// A Telethon .session file; it is validated and copied into sessions.dir.
+    #[arg(long, value_name = "PATH")]
+    pub telethon_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub source: ImportSource,
+    /// The account's name, for --telethon-string: its file becomes sessions.dir/NAME.session.
+    #[arg(long, conflicts_with = "telethon_file")]
+    pub name: Option<String>,
+}
