@@ -47,6 +47,17 @@ pub enum AccountsCommand {
     List,
     /// Add an account from an existing Telethon collector.
     Import(ImportArgs),
+    /// Connect every account once and print its user, state and round-trip time.
+    Check,
+    /// Log a new account in: asks for the login code and, if set, the 2FA password.
+    Login(LoginArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The account's phone number in international form, e.g. +15551234567.
+    #[arg(long, value_name = "P")]
+    pub phone: String,
 }
 
 #[derive(Debug, Args)]

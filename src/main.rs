@@ -27,6 +27,8 @@ fn main() -> ExitCode {
             let outcome = match command {
                 AccountsCommand::List => commands::accounts::list(&settings),
                 AccountsCommand::Import(args) => commands::accounts::import(&settings, args),
+                AccountsCommand::Check => commands::accounts::check(&settings),
+                AccountsCommand::Login(args) => commands::accounts::login(&settings, args),
             };
             outcome.unwrap_or_else(|error| {
                 eprintln!("error: {}", error_chain(&error));

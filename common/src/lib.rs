@@ -3,10 +3,12 @@
 //! Everything here is free of Telegram and HTTP so that every other crate can depend on
 //! it: reading `config.properties` into typed, validated [`config::Settings`]
 //! ([`properties`] is the file syntax, [`config`] the meaning), turning the logging
-//! settings into a tracing subscriber ([`logging`]), and keeping secrets out of logs
-//! ([`secret`]). Hashing shared by the pool and the media pipeline will live here too.
+//! settings into a tracing subscriber ([`logging`]), keeping secrets out of logs
+//! ([`secret`]), and the murmur3 hashing shared by the pool and the media pipeline
+//! ([`hashing`]).
 
 pub mod config;
+pub mod hashing;
 pub mod logging;
 pub mod properties;
 pub mod secret;

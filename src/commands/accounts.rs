@@ -1,17 +1,21 @@
 //! `tgcollector accounts …`: the pool's accounts as session files on disk.
 //!
-//! These commands work on `sessions.dir` directly and need no running server or network, so an
-//! operator can inspect and migrate accounts before the first start. A bad file is reported with
-//! its path and reason and never hides the good ones beside it.
+//! `list` and `import` work on `sessions.dir` directly and need no running server or network, so
+//! an operator can inspect and migrate accounts before the first start. `check` and `login` talk
+//! to Telegram, each on a small runtime of its own, through the same code the pool uses. A bad
+//! file is reported with its path and reason and never hides the good ones beside it.
 
+use std::io::{BufRead, IsTerminal as _, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use tgc_common::Settings;
 use tgc_model::session::{self, SessionSummary};
+use tgc_model::teleclient::{self, ClientConfig, LoginPrompt, TeleClient};
 
-use crate::cli::ImportArgs;
+use crate::cli::{ImportArgs, LoginArgs};
 
 /// Prints one row per session file, then one line per file that could not be read.
 /// Exits non-zero when any file is bad, so scripts notice.
@@ -65,6 +69,161 @@ pub fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
+/// Connects every account at once and prints one row each: user, state, round-trip time.
+/// Exits non-zero when any account cannot serve, so scripts notice.
+pub fn check(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let dir = &settings.sessions.dir;
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "sessions.dir {} does not exist; add an account with `tgcollector accounts login`",
+            dir.display()
+        );
+    }
+    let (files, errors) = session::load_dir(dir);
+    let config = ClientConfig::from_settings(settings);
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let rows = runtime.block_on(async {
+        let mut checks = tokio::task::JoinSet::new();
+        for (index, file) in files.into_iter().enumerate() {
+            let path = file.path().to_owned();
+            let config = config.clone();
+            checks.spawn(async move {
+                let row = match TeleClient::start(file, &config) {
+                    Ok(account) => {
+                        let account = Arc::new(account);
+                        let checked = account.connect().await;
+                        let user = account.id().to_string();
+                        match checked {
+                            Ok(rtt) => [
+                                user,
+                                "active".into(),
+                                format!("{} ms", rtt.as_millis()),
+                                "-".into(),
+                            ],
+                            Err(error) => [
+                                user,
+                                account.state().name().into(),
+                                "-".into(),
+                                error.to_string(),
+                            ],
+                        }
+                    }
+                    Err(error) => ["-".into(), "unusable".into(), "-".into(), error.to_string()],
+                };
+                (index, path, row)
+            });
+        }
+        let mut rows = Vec::new();
+        while let Some(done) = checks.join_next().await {
+            rows.push(done.context("an account check crashed")?);
+        }
+        rows.sort_by_key(|(index, ..)| *index);
+        anyhow::Ok(rows)
+    })?;
+
+    let table: Vec<[String; 5]> = rows
+        .into_iter()
+        .map(|(_, path, [user, state, rtt, note])| {
+            let file = path
+                .strip_prefix(dir)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
+            [file, user, state, rtt, note]
+        })
+        .collect();
+    let healthy = table.iter().filter(|row| row[2] == "active").count();
+    print!(
+        "{}",
+        align(&["FILE", "USER", "STATE", "RTT", "PROBLEM"], &table)
+    );
+    for error in &errors {
+        eprintln!("error: {error}");
+    }
+    eprintln!(
+        "{healthy} of {} account(s) active, {} file(s) unreadable, in {}",
+        table.len(),
+        errors.len(),
+        dir.display()
+    );
+    Ok(if healthy == table.len() && errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Logs a new account in and writes `sessions.dir/<digits>.session`.
+pub fn login(settings: &Settings, args: &LoginArgs) -> anyhow::Result<ExitCode> {
+    let dir = &settings.sessions.dir;
+    create_sessions_dir(dir)?;
+    let out = teleclient::session_path_for(dir, &args.phone)?;
+    if out.exists() {
+        anyhow::bail!(
+            "{} already exists: that account is logged in already (delete the file to log in again)",
+            out.display()
+        );
+    }
+    let config = ClientConfig::from_settings(settings);
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let logged_in = runtime.block_on(teleclient::login(
+        Default::default(),
+        &config,
+        settings.telegram.api_hash.expose(),
+        &args.phone,
+        &mut TerminalPrompt,
+        &out,
+    ))?;
+    let name = logged_in.first_name.as_deref().unwrap_or("-");
+    let username = logged_in
+        .username
+        .as_deref()
+        .map_or_else(|| "-".to_string(), |u| format!("@{u}"));
+    println!(
+        "logged in as {name} ({username}, user {}); session written to {}",
+        logged_in.user_id,
+        logged_in.path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Asks on stderr and reads answers from stdin, one line each.
+struct TerminalPrompt;
+
+impl TerminalPrompt {
+    fn ask(question: &str) -> std::io::Result<String> {
+        eprint!("{question}");
+        std::io::stderr().flush()?;
+        let mut line = String::new();
+        if std::io::stdin().lock().read_line(&mut line)? == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "standard input closed before an answer",
+            ));
+        }
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    }
+}
+
+impl LoginPrompt for TerminalPrompt {
+    fn code(&mut self) -> std::io::Result<String> {
+        TerminalPrompt::ask("login code (sent to your Telegram app): ")
+    }
+
+    /// Hidden on a terminal; read as a plain line when stdin is a pipe (scripts, tests).
+    fn password(&mut self, hint: Option<&str>) -> std::io::Result<String> {
+        let question = match hint {
+            Some(hint) => format!("2FA password (hint: {hint}): "),
+            None => "2FA password: ".to_string(),
+        };
+        if std::io::stdin().is_terminal() {
+            rpassword::prompt_password(question)
+        } else {
+            TerminalPrompt::ask(&question)
+        }
+    }
+}
+
 /// The sessions directory holds secrets: when we create it, only the owner may enter it.
 fn create_sessions_dir(dir: &Path) -> anyhow::Result<()> {
     if dir.is_dir() {
@@ -110,8 +269,13 @@ fn render_table(dir: &Path, rows: &[SessionSummary]) -> String {
             ]
         })
         .collect();
-    let mut widths = HEADER.map(str::len);
-    for row in &cells {
+    align(&HEADER, &cells)
+}
+
+/// Aligns `rows` under `header`, two spaces between columns, the last column unpadded.
+fn align<const N: usize>(header: &[&str; N], cells: &[[String; N]]) -> String {
+    let mut widths = header.map(str::len);
+    for row in cells {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
@@ -129,8 +293,8 @@ fn render_table(dir: &Path, rows: &[SessionSummary]) -> String {
         out.push_str(text.trim_end());
         out.push('\n');
     };
-    line(&HEADER.map(String::from));
-    for row in &cells {
+    line(&header.map(String::from));
+    for row in cells {
         line(row);
     }
     out

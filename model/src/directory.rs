@@ -1,0 +1,288 @@
+//! The username → id directory shared by every account, persisted in `data.dir`.
+//!
+//! grammers caches peers by id only, and an access hash is per account, so what the
+//! accounts can share is the mapping from a username to the peer id it names: with it, a
+//! request by username finds the account that already holds the peer, and no account
+//! resolves the same name twice. The mapping lives in SQLite so a restart keeps it, and
+//! each row carries when it was learnt, because usernames move between peers: past the
+//! TTL a row is no longer trusted and the name is resolved again.
+//!
+//! Calls are short local SQLite statements; like the session files, they run inline
+//! rather than on a blocking thread.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use grammers_session::types::PeerId;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::teleclient::DirectoryError;
+
+/// The file name inside `data.dir`.
+pub const FILE_NAME: &str = "usernames.sqlite";
+
+/// The persisted directory.
+pub struct Directory {
+    path: PathBuf,
+    ttl: Duration,
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for Directory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Directory")
+            .field("path", &self.path)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Directory {
+    /// Opens (creating if needed) `data_dir/usernames.sqlite`; rows older than `ttl` are
+    /// not trusted.
+    pub fn open_in(data_dir: &Path, ttl: Duration) -> Result<Directory, DirectoryError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| DirectoryError::CreateDir {
+            path: data_dir.to_owned(),
+            source,
+        })?;
+        Directory::open(&data_dir.join(FILE_NAME), ttl)
+    }
+
+    /// Opens (creating if needed) the directory at `path`.
+    pub fn open(path: &Path, ttl: Duration) -> Result<Directory, DirectoryError> {
+        let sql = |source| DirectoryError::Sql {
+            path: path.to_owned(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(sql)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
+        conn.execute_batch(
+            "create table if not exists usernames (
+                 username text primary key,
+                 peer_id integer not null,
+                 learnt_at integer not null
+             );
+             create index if not exists usernames_by_peer on usernames (peer_id);",
+        )
+        .map_err(sql)?;
+        Ok(Directory {
+            path: path.to_owned(),
+            ttl,
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// The peer `username` named when last learnt, if that was within the TTL.
+    pub fn lookup(&self, username: &str) -> Result<Option<PeerId>, DirectoryError> {
+        self.lookup_at(username, unix_now())
+    }
+
+    /// [`Directory::lookup`] as if the time were `now` (unix seconds).
+    pub fn lookup_at(&self, username: &str, now: i64) -> Result<Option<PeerId>, DirectoryError> {
+        let oldest = now.saturating_sub(ttl_secs(self.ttl));
+        let row: Option<i64> = self
+            .conn()
+            .query_row(
+                "select peer_id from usernames where username = ?1 and learnt_at > ?2",
+                params![normalize(username), oldest],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sql(e))?;
+        Ok(row.and_then(PeerId::from_bot_api_dialog_id))
+    }
+
+    /// The freshest username known for `peer`, within the TTL (to resolve a chat asked for
+    /// by id that no account holds).
+    pub fn username_of(&self, peer: PeerId) -> Result<Option<String>, DirectoryError> {
+        let oldest = unix_now().saturating_sub(ttl_secs(self.ttl));
+        self.conn()
+            .query_row(
+                "select username from usernames where peer_id = ?1 and learnt_at > ?2
+                 order by learnt_at desc limit 1",
+                params![peer.bot_api_dialog_id_unchecked(), oldest],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Records that `username` names `peer` now.
+    pub fn record(&self, username: &str, peer: PeerId) -> Result<(), DirectoryError> {
+        self.record_at(username, peer, unix_now())
+    }
+
+    /// Records that `username` named `peer` at `learnt_at` (unix seconds); an older
+    /// sighting never replaces a newer one (startup seeding from Telethon's caches must
+    /// not undo a fresh resolve).
+    pub fn record_at(
+        &self,
+        username: &str,
+        peer: PeerId,
+        learnt_at: i64,
+    ) -> Result<(), DirectoryError> {
+        let username = normalize(username);
+        if username.is_empty() {
+            return Ok(());
+        }
+        self.conn()
+            .execute(
+                "insert into usernames (username, peer_id, learnt_at) values (?1, ?2, ?3)
+                 on conflict (username) do update set peer_id = excluded.peer_id,
+                     learnt_at = excluded.learnt_at
+                 where excluded.learnt_at >= usernames.learnt_at",
+                params![username, peer.bot_api_dialog_id_unchecked(), learnt_at],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(())
+    }
+
+    /// Forgets `username` (Telegram said it is not occupied any more).
+    pub fn forget(&self, username: &str) -> Result<(), DirectoryError> {
+        self.conn()
+            .execute(
+                "delete from usernames where username = ?1",
+                [normalize(username)],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(())
+    }
+
+    /// How many names are trusted now.
+    pub fn len(&self) -> Result<usize, DirectoryError> {
+        let oldest = unix_now().saturating_sub(ttl_secs(self.ttl));
+        let count: i64 = self
+            .conn()
+            .query_row(
+                "select count(*) from usernames where learnt_at > ?1",
+                [oldest],
+                |row| row.get(0),
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(usize::try_from(count).unwrap_or(0))
+    }
+
+    /// Whether no name is trusted now.
+    pub fn is_empty(&self) -> Result<bool, DirectoryError> {
+        Ok(self.len()? == 0)
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written (statements are
+        // atomic), so a poisoned lock is safe to keep using.
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn sql(&self, source: rusqlite::Error) -> DirectoryError {
+        DirectoryError::Sql {
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
+
+fn normalize(username: &str) -> String {
+    username.trim().trim_start_matches('@').to_ascii_lowercase()
+}
+
+fn ttl_secs(ttl: Duration) -> i64 {
+    i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX)
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    fn channel(id: i64) -> PeerId {
+        PeerId::channel(id).unwrap()
+    }
+
+    #[test]
+    fn a_recorded_name_is_found_case_insensitively_until_its_ttl_runs_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let directory = Directory::open_in(dir.path(), DAY).unwrap();
+        directory
+            .record_at("@Telesim_News", channel(42), 1_000)
+            .unwrap();
+        assert_eq!(
+            directory.lookup_at("telesim_news", 1_000 + 3_600).unwrap(),
+            Some(channel(42))
+        );
+        assert_eq!(
+            directory.lookup_at("TELESIM_NEWS", 1_000 + 86_399).unwrap(),
+            Some(channel(42))
+        );
+        assert_eq!(
+            directory.lookup_at("telesim_news", 1_000 + 86_400).unwrap(),
+            None
+        );
+        assert_eq!(directory.lookup_at("nobody", 1_000).unwrap(), None);
+    }
+
+    #[test]
+    fn the_directory_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let directory = Directory::open_in(dir.path(), DAY).unwrap();
+            directory.record("durov", PeerId::user(1).unwrap()).unwrap();
+        }
+        let reopened = Directory::open_in(dir.path(), DAY).unwrap();
+        assert_eq!(reopened.lookup("durov").unwrap(), PeerId::user(1));
+        assert_eq!(reopened.len().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_moved_username_follows_the_newest_sighting_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let directory = Directory::open_in(dir.path(), DAY).unwrap();
+        directory.record_at("name", channel(1), 2_000).unwrap();
+        directory.record_at("name", channel(2), 1_000).unwrap();
+        assert_eq!(
+            directory.lookup_at("name", 2_000).unwrap(),
+            Some(channel(1))
+        );
+        directory.record_at("name", channel(3), 3_000).unwrap();
+        assert_eq!(
+            directory.lookup_at("name", 3_000).unwrap(),
+            Some(channel(3))
+        );
+        directory.forget("NAME").unwrap();
+        assert_eq!(directory.lookup_at("name", 3_000).unwrap(), None);
+    }
+
+    #[test]
+    fn a_peer_can_be_found_by_id_for_its_username() {
+        let dir = tempfile::tempdir().unwrap();
+        let directory = Directory::open_in(dir.path(), DAY).unwrap();
+        directory.record("news", channel(7)).unwrap();
+        assert_eq!(
+            directory.username_of(channel(7)).unwrap().as_deref(),
+            Some("news")
+        );
+        assert_eq!(directory.username_of(channel(8)).unwrap(), None);
+    }
+
+    #[test]
+    fn an_unusable_path_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("file");
+        std::fs::write(&blocker, b"x").unwrap();
+        let error = Directory::open_in(&blocker.join("sub"), DAY).unwrap_err();
+        assert!(
+            error.to_string().contains("cannot create the directory"),
+            "{error}"
+        );
+    }
+}

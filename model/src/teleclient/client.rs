@@ -1,0 +1,578 @@
+//! [`TeleClient`]: one account of the pool, its grammers client over its session file,
+//! and everything the pool needs to decide whether to use it.
+//!
+//! The grammers sender runs in its own task; the account's bookkeeping (state, per-method
+//! cooldowns, budgets) sits behind one short-held mutex, never held across an await, so
+//! picking an account never waits on the network. When a connection breaks, the account
+//! is marked disconnected and a background task probes it again with exponential backoff
+//! (capped by `pool.reconnect_max_backoff`); the pool meanwhile serves from the others.
+//!
+//! An account connects through `telegram.proxy` (SOCKS5) when set, or through its own
+//! proxy when a `<name>.proxy` file beside its session holds one URL: accounts that share
+//! an exit address are easier for Telegram to link, so large pools spread them.
+
+use std::collections::HashSet;
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
+use std::time::{Duration, Instant};
+
+use grammers_client::sender::{AutoSleep, ConnectionParams, SenderPoolHandle};
+use grammers_client::session::updates::UpdatesLike;
+use grammers_client::{Client, SenderPool};
+use grammers_session::types::{PeerId, PeerRef};
+use tgc_common::{Secret, Settings};
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+
+use super::account::{AccountId, AccountReport, AccountState};
+use super::budget::{RequestPacer, ResolveBudget};
+use super::cooldowns::Cooldowns;
+use super::error::{ConnectError, Failure, classify};
+use crate::session::SessionFile;
+
+/// The first wait before probing a disconnected account again; it doubles up to the
+/// configured maximum.
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+
+/// A flood wait shorter than this still cools the account this long, so a
+/// `FLOOD_WAIT_0` cannot make the pool retry the same account in a tight loop.
+const MIN_COOLDOWN: Duration = Duration::from_secs(1);
+
+/// What every account of the pool is configured with.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub api_id: i32,
+    pub device_model: String,
+    pub resolve_budget_per_hour: u32,
+    pub requests_per_second: f64,
+    pub reconnect_max_backoff: Duration,
+    /// `socks5://[user:pass@]host:port` every account connects through (`telegram.proxy`).
+    pub proxy: Option<Secret<String>>,
+}
+
+impl ClientConfig {
+    pub fn from_settings(settings: &Settings) -> ClientConfig {
+        ClientConfig {
+            api_id: settings.telegram.api_id,
+            device_model: settings.telegram.device_model.clone(),
+            resolve_budget_per_hour: settings.pool.resolve_budget_per_hour,
+            requests_per_second: settings.pool.requests_per_second,
+            reconnect_max_backoff: settings.pool.reconnect_max_backoff,
+            proxy: settings
+                .telegram
+                .proxy
+                .as_ref()
+                .map(|url| Secret::new(url.expose().to_string())),
+        }
+    }
+
+    /// The connection parameters grammers gets: flood waits are never slept on (the pool
+    /// moves the request instead), a broken connection is re-dialled once at once.
+    pub(crate) fn connection_params(&self) -> ConnectionParams {
+        ConnectionParams {
+            device_model: self.device_model.clone(),
+            app_version: env!("CARGO_PKG_VERSION").to_string(),
+            retry_policy: Box::new(AutoSleep {
+                tries: NonZeroU32::MIN,
+                threshold: Duration::ZERO,
+                io_errors_as_flood_of: Some(Duration::from_millis(100)),
+            }),
+            proxy_url: self.proxy.as_ref().map(|url| url.expose().clone()),
+            ..Default::default()
+        }
+    }
+}
+
+/// The mutable bookkeeping of one account.
+#[derive(Debug)]
+struct Status {
+    state: AccountState,
+    cooldowns: Cooldowns,
+    resolve_budget: ResolveBudget,
+    pacer: RequestPacer,
+    backoff: Duration,
+}
+
+/// One account of the pool.
+pub struct TeleClient {
+    id: AccountId,
+    session: Arc<SessionFile>,
+    client: Client,
+    sender: SenderPoolHandle,
+    runner: JoinHandle<()>,
+    updates: Mutex<Option<mpsc::Receiver<UpdatesLike>>>,
+    status: Mutex<Status>,
+    max_backoff: Duration,
+    /// Peers whose access hash this account holds (its session's cache, by id), so the
+    /// pool can prefer it without a SQLite query per account per request.
+    known: RwLock<HashSet<PeerId>>,
+    /// Woken on every change of state, for whoever waits for an account to come back.
+    state_changed: Notify,
+    pending_downloads: AtomicU32,
+    resolves: AtomicU64,
+    flood_waits: AtomicU64,
+    requests: AtomicU64,
+}
+
+impl std::fmt::Debug for TeleClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TeleClient")
+            .field("id", &self.id)
+            .field("path", &self.session.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TeleClient {
+    /// Sets up the account of a logged-in session file: its grammers sender runs from
+    /// now on, but nothing is sent until [`TeleClient::connect`] or a request.
+    pub fn start(session: SessionFile, config: &ClientConfig) -> Result<TeleClient, ConnectError> {
+        let path = session.path().to_owned();
+        let user = session
+            .self_user()
+            .map_err(|source| ConnectError::Session {
+                path: path.clone(),
+                source,
+            })?
+            .ok_or_else(|| ConnectError::NotLoggedIn { path: path.clone() })?;
+        if session.auth_key().is_none() {
+            return Err(ConnectError::NotLoggedIn { path });
+        }
+        let known: HashSet<PeerId> = match session.entities() {
+            Ok(entities) => entities
+                .into_iter()
+                .filter(|e| {
+                    e.access_hash != 0 || e.peer.kind() == grammers_session::types::PeerKind::Chat
+                })
+                .map(|e| e.peer)
+                .collect(),
+            Err(error) => {
+                tracing::warn!(%error, path = %path.display(), "cached peers unreadable; starting cold");
+                HashSet::new()
+            }
+        };
+        let own_proxy = account_proxy(&path)?;
+        let mut params = config.connection_params();
+        if let Some(proxy) = own_proxy {
+            params.proxy_url = Some(proxy.expose().clone());
+        }
+        let session = Arc::new(session);
+        let pool = SenderPool::with_configuration(Arc::clone(&session), config.api_id, params);
+        let client = Client::new(pool.handle.clone());
+        let sender = pool.handle.thin.clone();
+        let runner = tokio::spawn(pool.runner.run());
+        let now = Instant::now();
+        Ok(TeleClient {
+            id: AccountId(user.user_id),
+            session,
+            client,
+            sender,
+            runner,
+            updates: Mutex::new(Some(pool.updates)),
+            status: Mutex::new(Status {
+                state: AccountState::Active,
+                cooldowns: Cooldowns::default(),
+                resolve_budget: ResolveBudget::new(config.resolve_budget_per_hour),
+                pacer: RequestPacer::new(config.requests_per_second, now),
+                backoff: FIRST_BACKOFF,
+            }),
+            max_backoff: config.reconnect_max_backoff.max(FIRST_BACKOFF),
+            known: RwLock::new(known),
+            state_changed: Notify::new(),
+            pending_downloads: AtomicU32::new(0),
+            resolves: AtomicU64::new(0),
+            flood_waits: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+        })
+    }
+
+    /// Checks the account with `users.getUsers([self])` and returns the round-trip time.
+    /// A lost authorization retires the account; a network failure marks it disconnected
+    /// (the pool's reconnect loop takes it from there).
+    pub async fn connect(self: &Arc<Self>) -> Result<Duration, ConnectError> {
+        let started = Instant::now();
+        match self.client.get_me().await {
+            Ok(me) if me.id().bare_id() == Some(self.id.0) => {
+                self.mark_active();
+                Ok(started.elapsed())
+            }
+            Ok(me) => {
+                let actual = me.id().bare_id().unwrap_or_default();
+                self.retire(&format!("the session belongs to user {actual}"));
+                Err(ConnectError::WrongUser {
+                    account: self.id,
+                    path: self.path().to_owned(),
+                    actual,
+                })
+            }
+            Err(error) => match classify(&error) {
+                Failure::Deauthorized(reason) => {
+                    self.retire(&reason);
+                    Err(ConnectError::Deauthorized {
+                        account: self.id,
+                        path: self.path().to_owned(),
+                        reason,
+                    })
+                }
+                Failure::Disconnected(reason) => {
+                    self.disconnected(&reason);
+                    Err(ConnectError::Network {
+                        account: self.id,
+                        path: self.path().to_owned(),
+                        source: error,
+                    })
+                }
+                Failure::FloodWait(wait) => {
+                    // Alive and authorized, merely rate-limited on getUsers.
+                    self.cool("users.getUsers", wait);
+                    Ok(started.elapsed())
+                }
+                Failure::Request => Err(ConnectError::Network {
+                    account: self.id,
+                    path: self.path().to_owned(),
+                    source: error,
+                }),
+            },
+        }
+    }
+
+    pub fn id(&self) -> AccountId {
+        self.id
+    }
+
+    pub fn path(&self) -> &Path {
+        self.session.path()
+    }
+
+    pub fn session(&self) -> &SessionFile {
+        &self.session
+    }
+
+    /// The grammers client, for calls the pool has already routed here.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The account's raw update stream, once (the publisher takes it).
+    pub fn take_updates(&self) -> Option<mpsc::Receiver<UpdatesLike>> {
+        self.updates
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+    }
+
+    pub fn state(&self) -> AccountState {
+        self.status().state.clone()
+    }
+
+    /// Whether the account may take a request now: active, or disconnected with its
+    /// retry time passed (the request then doubles as the reconnection probe).
+    pub fn is_able(&self, now: Instant) -> bool {
+        match &self.status().state {
+            AccountState::Active => true,
+            AccountState::Disconnected { retry_at, .. } => *retry_at <= now,
+            AccountState::Deauthorized { .. } => false,
+        }
+    }
+
+    /// How long `method` must still wait on this account.
+    pub fn cooling_for(&self, method: &str, now: Instant) -> Option<Duration> {
+        self.status().cooldowns.remaining(method, now)
+    }
+
+    /// Resolves still allowed now.
+    pub fn resolves_left(&self, now: Instant) -> u32 {
+        self.status().resolve_budget.left(now)
+    }
+
+    /// Takes one network resolve from the budget, or says when one frees up.
+    pub(crate) fn spend_resolve(&self, now: Instant) -> Result<(), Option<Duration>> {
+        self.status().resolve_budget.try_spend(now)
+    }
+
+    pub(crate) fn refund_resolve(&self) {
+        self.status().resolve_budget.refund();
+    }
+
+    pub(crate) fn count_resolve(&self) {
+        self.resolves.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Waits for the account's request pacing, then counts the request.
+    pub async fn pace(&self) {
+        let wait = self.status().pacer.reserve(Instant::now());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Whether this account's cache holds `peer`'s access hash.
+    pub fn holds(&self, peer: PeerId) -> bool {
+        self.known
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .contains(&peer)
+    }
+
+    /// The usable reference to `peer` from this account's own cache.
+    pub fn peer_ref(&self, peer: PeerId) -> Option<PeerRef> {
+        let info = match self.session.load_peer(peer) {
+            Ok(info) => info?,
+            Err(error) => {
+                tracing::warn!(account = %self.id, %error, "reading a cached peer failed");
+                return None;
+            }
+        };
+        let auth = match peer.kind() {
+            grammers_session::types::PeerKind::Chat => info.auth().unwrap_or_default(),
+            _ => info.auth()?,
+        };
+        Some(PeerRef { id: peer, auth })
+    }
+
+    pub(crate) fn remember(&self, peer: PeerId) {
+        self.known
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(peer);
+    }
+
+    pub(crate) fn forget(&self, peer: PeerId) {
+        self.known
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(&peer);
+    }
+
+    /// Counts a download bound to this account until the returned guard is dropped;
+    /// the pool gives the account fewer picks meanwhile.
+    pub fn begin_download(self: &Arc<Self>) -> PendingDownload {
+        self.pending_downloads.fetch_add(1, Ordering::Relaxed);
+        PendingDownload {
+            account: Arc::clone(self),
+        }
+    }
+
+    pub fn pending_downloads(&self) -> u32 {
+        self.pending_downloads.load(Ordering::Relaxed)
+    }
+
+    /// `FLOOD_WAIT_X` on `method`: the account cools for that method.
+    pub fn cool(&self, method: &str, wait: Duration) {
+        let wait = wait.max(MIN_COOLDOWN);
+        self.flood_waits.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(account = %self.id, method, seconds = wait.as_secs(), "flood wait: cooling");
+        self.status().cooldowns.cool(method, Instant::now() + wait);
+    }
+
+    /// The key is worthless: the account leaves the pool for good.
+    pub fn retire(&self, reason: &str) {
+        let mut status = self.status();
+        if matches!(status.state, AccountState::Deauthorized { .. }) {
+            return;
+        }
+        tracing::error!(account = %self.id, path = %self.path().display(), reason, "account deauthorized: it leaves the pool");
+        status.state = AccountState::Deauthorized {
+            reason: reason.to_owned(),
+        };
+        drop(status);
+        self.state_changed.notify_waiters();
+    }
+
+    /// The connection broke: serve from others, probe this one again after a backoff.
+    pub fn disconnected(self: &Arc<Self>, reason: &str) {
+        let now = Instant::now();
+        let spawn_probe = {
+            let mut status = self.status();
+            let was_active = match &status.state {
+                AccountState::Active => true,
+                AccountState::Disconnected { .. } => false,
+                AccountState::Deauthorized { .. } => return,
+            };
+            let since = match &status.state {
+                AccountState::Disconnected { since, .. } => *since,
+                _ => now,
+            };
+            let backoff = status.backoff;
+            status.backoff = (backoff * 2).min(self.max_backoff);
+            status.state = AccountState::Disconnected {
+                since,
+                retry_at: now + backoff,
+                reason: reason.to_owned(),
+            };
+            tracing::warn!(account = %self.id, reason, retry_in = ?backoff, "account disconnected");
+            was_active
+        };
+        self.state_changed.notify_waiters();
+        if spawn_probe {
+            tokio::spawn(reconnect(Arc::downgrade(self)));
+        }
+    }
+
+    fn mark_active(&self) {
+        let mut status = self.status();
+        status.backoff = FIRST_BACKOFF;
+        if matches!(status.state, AccountState::Disconnected { .. }) {
+            tracing::info!(account = %self.id, "account reconnected");
+            status.state = AccountState::Active;
+            drop(status);
+            self.state_changed.notify_waiters();
+        }
+    }
+
+    /// Waits until the account is active (at once if it is); gives up, returning the
+    /// state, if it is deauthorized, which no wait can mend.
+    pub async fn wait_until_active(&self) -> Result<(), AccountState> {
+        loop {
+            // Registered before the state is read, so a change in between is not missed.
+            let changed = self.state_changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            match self.state() {
+                AccountState::Active => return Ok(()),
+                state @ AccountState::Deauthorized { .. } => return Err(state),
+                AccountState::Disconnected { .. } => changed.await,
+            }
+        }
+    }
+
+    /// A request went through: a disconnected account is back.
+    pub(crate) fn succeeded(&self) {
+        if matches!(self.status().state, AccountState::Disconnected { .. }) {
+            self.mark_active();
+        }
+    }
+
+    pub fn report(&self, now: Instant) -> AccountReport {
+        let mut status = self.status();
+        AccountReport {
+            account: self.id,
+            path: self.path().to_owned(),
+            state: status.state.clone(),
+            cooling: status.cooldowns.active(now),
+            pending_downloads: self.pending_downloads(),
+            resolves_left: status.resolve_budget.left(now),
+            resolves: self.resolves.load(Ordering::Relaxed),
+            flood_waits: self.flood_waits.load(Ordering::Relaxed),
+            requests: self.requests.load(Ordering::Relaxed),
+        }
+    }
+
+    fn status(&self) -> MutexGuard<'_, Status> {
+        // The bookkeeping is consistent after every statement, so a poisoned lock (a panic
+        // elsewhere while holding it) leaves nothing half-done.
+        self.status
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Drop for TeleClient {
+    fn drop(&mut self) {
+        self.sender.quit();
+        self.runner.abort();
+    }
+}
+
+/// The account's own proxy: one `socks5://` URL in `<session name>.proxy`, if that file
+/// exists.
+pub(crate) fn account_proxy(session_path: &Path) -> Result<Option<Secret<String>>, ConnectError> {
+    let path = session_path.with_extension("proxy");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => {
+            return Err(ConnectError::Proxy {
+                path,
+                reason: error.to_string(),
+            });
+        }
+    };
+    let url = text.trim();
+    let valid = url
+        .strip_prefix("socks5://")
+        .and_then(|rest| rest.rsplit_once(':'))
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+    if valid {
+        Ok(Some(Secret::new(url.to_owned())))
+    } else {
+        Err(ConnectError::Proxy {
+            path,
+            reason: "expected one line socks5://[user:pass@]host:port".into(),
+        })
+    }
+}
+
+/// A download counted against its account while alive.
+#[derive(Debug)]
+pub struct PendingDownload {
+    account: Arc<TeleClient>,
+}
+
+impl Drop for PendingDownload {
+    fn drop(&mut self) {
+        self.account
+            .pending_downloads
+            .fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Probes a disconnected account until it is back, deauthorized, or dropped.
+async fn reconnect(account: Weak<TeleClient>) {
+    loop {
+        let wait = {
+            let Some(account) = account.upgrade() else {
+                return;
+            };
+            match &account.status().state {
+                AccountState::Disconnected { retry_at, .. } => {
+                    retry_at.saturating_duration_since(Instant::now())
+                }
+                _ => return,
+            }
+        };
+        tokio::time::sleep(wait).await;
+        let Some(account) = account.upgrade() else {
+            return;
+        };
+        match account.connect().await {
+            Ok(rtt) => {
+                tracing::info!(account = %account.id, ?rtt, "reconnected");
+                return;
+            }
+            Err(ConnectError::Network { .. }) => continue,
+            Err(_) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_account_proxy_file_is_optional_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let session = dir.path().join("15550000001.session");
+        assert!(account_proxy(&session).unwrap().is_none());
+
+        std::fs::write(
+            dir.path().join("15550000001.proxy"),
+            "socks5://u:p@10.0.0.1:1080\n",
+        )
+        .unwrap();
+        let proxy = account_proxy(&session).unwrap().unwrap();
+        assert_eq!(proxy.expose(), "socks5://u:p@10.0.0.1:1080");
+
+        std::fs::write(dir.path().join("15550000001.proxy"), "http://10.0.0.1:8080").unwrap();
+        let error = account_proxy(&session).unwrap_err().to_string();
+        assert!(
+            error.contains("15550000001.proxy") && error.contains("socks5://"),
+            "{error}"
+        );
+        assert!(!error.contains("u:p"), "no credentials in errors");
+    }
+}

@@ -1,0 +1,565 @@
+//! [`TeleClients`]: the pool of accounts, and the one way the gateway reaches Telegram.
+//!
+//! A request names a chat and a method; the pool finds the peer (cache by id, then the
+//! shared username directory, then a network resolve counted against a budget), picks
+//! the account ([`super::pick`]), runs the caller's call with that account's client and
+//! peer reference, and reads any failure: a flood wait cools the account for the method
+//! and the request moves on, a lost key retires the account, a broken connection sends
+//! it to the reconnect loop. The caller sees an error only when no account is left to
+//! try, and then the shortest wait.
+//!
+//! Network resolves of one name are single-flight: concurrent requests for a name nobody
+//! holds wait for the first resolve instead of each spending one.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use grammers_client::{Client, InvocationError};
+use grammers_session::types::PeerRef;
+use tgc_common::Settings;
+
+use super::account::{AccountId, AccountReport, AccountState};
+use super::chat::ChatRef;
+use super::client::{ClientConfig, TeleClient};
+use super::error::{ConnectError, Failure, PoolError, classify};
+use super::pick::{Candidate, Picker};
+use crate::directory::Directory;
+use crate::session::{SessionError, SessionFile, load_dir};
+
+/// The method a network resolve is, for cooldowns and budgets.
+pub const RESOLVE_METHOD: &str = "contacts.resolveUsername";
+
+/// A peer found for a request, and the account whose access hash it carries.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub account: Arc<TeleClient>,
+    pub peer: PeerRef,
+}
+
+/// A call's answer and the account that made it (media found in it is bound to it).
+#[derive(Debug)]
+pub struct Served<T> {
+    pub account: AccountId,
+    pub value: T,
+}
+
+/// What starting the pool ran into, beside the accounts that came up.
+#[derive(Debug, Default)]
+pub struct StartReport {
+    /// Session files that could not be opened.
+    pub unreadable: Vec<SessionError>,
+    /// Accounts that could not join (not logged in, deauthorized) or did not answer
+    /// (those stay in the pool, disconnected, and are retried).
+    pub failed: Vec<ConnectError>,
+}
+
+/// The pool.
+pub struct TeleClients {
+    accounts: Vec<Arc<TeleClient>>,
+    directory: Directory,
+    picker: Mutex<Picker>,
+    resolving: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    deauthorized: AtomicU64,
+}
+
+impl std::fmt::Debug for TeleClients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TeleClients")
+            .field("accounts", &self.accounts.len())
+            .field("directory", &self.directory)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TeleClients {
+    /// Loads every session of `sessions.dir`, opens the username directory in `data.dir`
+    /// and connects the accounts concurrently.
+    pub async fn start(settings: &Settings) -> Result<(TeleClients, StartReport), PoolError> {
+        let directory = Directory::open_in(&settings.data.dir, settings.pool.username_ttl)?;
+        let config = ClientConfig::from_settings(settings);
+        Ok(TeleClients::start_from_dir(&settings.sessions.dir, directory, &config).await)
+    }
+
+    /// [`TeleClients::start`] from explicit parts.
+    pub async fn start_from_dir(
+        sessions_dir: &Path,
+        directory: Directory,
+        config: &ClientConfig,
+    ) -> (TeleClients, StartReport) {
+        let (files, unreadable) = load_dir(sessions_dir);
+        let (pool, failed) = TeleClients::connect(files, directory, config).await;
+        (pool, StartReport { unreadable, failed })
+    }
+
+    /// Builds the pool from open session files and connects every account at once. An
+    /// account that cannot join is reported and left out; one that does not answer stays,
+    /// disconnected, and is retried with backoff.
+    pub async fn connect(
+        files: Vec<SessionFile>,
+        directory: Directory,
+        config: &ClientConfig,
+    ) -> (TeleClients, Vec<ConnectError>) {
+        let mut failed = Vec::new();
+        let mut accounts = Vec::new();
+        for file in files {
+            seed_directory(&directory, &file);
+            match TeleClient::start(file, config) {
+                Ok(account) => accounts.push(Arc::new(account)),
+                Err(error) => {
+                    tracing::warn!(%error, "account left out of the pool");
+                    failed.push(error);
+                }
+            }
+        }
+        let mut checks = tokio::task::JoinSet::new();
+        for account in &accounts {
+            let account = Arc::clone(account);
+            checks.spawn(async move { account.connect().await });
+        }
+        while let Some(result) = checks.join_next().await {
+            match result {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "account failed its first check");
+                    failed.push(error);
+                }
+                Err(join) => tracing::error!(%join, "account check task failed"),
+            }
+        }
+        let pool = TeleClients {
+            accounts,
+            directory,
+            picker: Mutex::new(Picker::new()),
+            resolving: Mutex::new(HashMap::new()),
+            deauthorized: AtomicU64::new(0),
+        };
+        let retired = pool
+            .accounts
+            .iter()
+            .filter(|a| matches!(a.state(), AccountState::Deauthorized { .. }))
+            .count();
+        pool.deauthorized.store(retired as u64, Ordering::Relaxed);
+        (pool, failed)
+    }
+
+    pub fn accounts(&self) -> &[Arc<TeleClient>] {
+        &self.accounts
+    }
+
+    pub fn account(&self, id: AccountId) -> Option<&Arc<TeleClient>> {
+        self.accounts.iter().find(|a| a.id() == id)
+    }
+
+    pub fn directory(&self) -> &Directory {
+        &self.directory
+    }
+
+    /// Accounts retired since start because Telegram revoked their keys.
+    pub fn deauthorized_count(&self) -> u64 {
+        self.deauthorized.load(Ordering::Relaxed)
+    }
+
+    /// One report per account, in load order.
+    pub fn report(&self) -> Vec<AccountReport> {
+        let now = Instant::now();
+        self.accounts.iter().map(|a| a.report(now)).collect()
+    }
+
+    /// The peer `chat` names and an account that can use it, touching the network only
+    /// when no account holds it.
+    pub async fn resolve(&self, chat: &ChatRef) -> Result<Resolved, PoolError> {
+        self.locate(chat, None).await
+    }
+
+    /// Runs `call` with the client and peer of the best account for `chat` and `method`
+    /// (the TL name, e.g. `"messages.getHistory"`), moving to another account on a flood
+    /// wait, a lost key or a broken connection. `call` may run more than once.
+    pub async fn run<T, F, Fut>(
+        &self,
+        chat: &ChatRef,
+        method: &str,
+        call: F,
+    ) -> Result<Served<T>, PoolError>
+    where
+        F: Fn(Client, PeerRef) -> Fut,
+        Fut: Future<Output = Result<T, InvocationError>>,
+    {
+        for _ in 0..self.attempts() {
+            let Resolved { account, peer } = self.locate(chat, Some(method)).await?;
+            account.pace().await;
+            let result = call(account.client().clone(), peer).await;
+            if let Some(value) = self.settle(&account, method, result)? {
+                return Ok(Served {
+                    account: account.id(),
+                    value,
+                });
+            }
+        }
+        Err(self.exhausted(method))
+    }
+
+    /// Like [`TeleClients::run`] for a request about no chat in particular (a global
+    /// search, `help.*`): every able account is an equal, by download pressure.
+    pub async fn run_any<T, F, Fut>(&self, method: &str, call: F) -> Result<Served<T>, PoolError>
+    where
+        F: Fn(Client) -> Fut,
+        Fut: Future<Output = Result<T, InvocationError>>,
+    {
+        for _ in 0..self.attempts() {
+            let account = self.pick(None, method)?;
+            account.pace().await;
+            let result = call(account.client().clone()).await;
+            if let Some(value) = self.settle(&account, method, result)? {
+                return Ok(Served {
+                    account: account.id(),
+                    value,
+                });
+            }
+        }
+        Err(self.exhausted(method))
+    }
+
+    /// The account a request about `chat` (`None`: no chat in particular) and `method`
+    /// would go to now, decided from caches alone: it never touches the network.
+    pub fn pick(&self, chat: Option<&ChatRef>, method: &str) -> Result<Arc<TeleClient>, PoolError> {
+        let now = Instant::now();
+        let able = self.able_for(Some(method), now)?;
+        let peer = match chat {
+            Some(ChatRef::Id(peer)) => Some(*peer),
+            Some(ChatRef::Username(name)) => self.directory.lookup(name)?,
+            None => None,
+        };
+        let candidates: Vec<Candidate> = able
+            .iter()
+            .map(|a| Candidate {
+                account: a.id(),
+                holds_chat: peer.is_some_and(|p| a.holds(p)),
+                pending_downloads: a.pending_downloads(),
+            })
+            .collect();
+        let key = chat.map(ChatRef::key);
+        let chosen = self
+            .picker()
+            .pick(key.as_deref(), &candidates)
+            .and_then(|id| able.iter().find(|a| a.id() == id).cloned());
+        chosen.ok_or_else(|| self.exhausted(method))
+    }
+
+    /// Reads the outcome of one call; `Ok(None)` means "try another account".
+    fn settle<T>(
+        &self,
+        account: &Arc<TeleClient>,
+        method: &str,
+        result: Result<T, InvocationError>,
+    ) -> Result<Option<T>, PoolError> {
+        match result {
+            Ok(value) => {
+                account.succeeded();
+                Ok(Some(value))
+            }
+            Err(error) => match classify(&error) {
+                Failure::FloodWait(wait) => {
+                    account.cool(method, wait);
+                    Ok(None)
+                }
+                Failure::Deauthorized(reason) => {
+                    self.retire(account, &reason);
+                    Ok(None)
+                }
+                Failure::Disconnected(reason) => {
+                    account.disconnected(&reason);
+                    Ok(None)
+                }
+                Failure::Request => Err(match error {
+                    InvocationError::Rpc(error) => PoolError::Telegram {
+                        account: account.id(),
+                        method: method.to_owned(),
+                        error,
+                    },
+                    error => PoolError::Invocation {
+                        account: account.id(),
+                        method: method.to_owned(),
+                        error,
+                    },
+                }),
+            },
+        }
+    }
+
+    fn retire(&self, account: &TeleClient, reason: &str) {
+        if !matches!(account.state(), AccountState::Deauthorized { .. }) {
+            account.retire(reason);
+            self.deauthorized.fetch_add(1, Ordering::Relaxed);
+            self.picker().forget(account.id());
+        }
+    }
+
+    /// Each attempt takes one account out of the running (cooled, retired or
+    /// disconnected), so twice the pool size (a resolve and a call per account) bounds
+    /// the loop even if Telegram misbehaves.
+    fn attempts(&self) -> usize {
+        2 * self.accounts.len() + 2
+    }
+
+    /// The peer for `chat` and an account to use it with, for `method` (`None`: the
+    /// caller only wants the peer, so a cooling holder still answers from its cache).
+    async fn locate(&self, chat: &ChatRef, method: Option<&str>) -> Result<Resolved, PoolError> {
+        for _ in 0..self.attempts() {
+            if let Some(found) = self.cached(chat, method)? {
+                return Ok(found);
+            }
+            let username = match chat {
+                ChatRef::Username(name) => name.clone(),
+                ChatRef::Id(peer) => match self.directory.username_of(*peer)? {
+                    Some(name) => name,
+                    None => {
+                        return Err(PoolError::UnknownChatId {
+                            id: peer.bot_api_dialog_id_unchecked(),
+                        });
+                    }
+                },
+            };
+            // One network resolve per name at a time; whoever waited here looks in the
+            // cache again first, since the resolve it waited for may have filled it.
+            let gate = self.gate(&username);
+            let _turn = gate.lock().await;
+            if let Some(found) = self.cached(chat, method)? {
+                return Ok(found);
+            }
+            if let Some(found) = self.resolve_over_network(chat, &username, method).await? {
+                return Ok(found);
+            }
+        }
+        Err(self.exhausted(method.unwrap_or(RESOLVE_METHOD)))
+    }
+
+    /// The cached path: the directory gives the id, a holder gives the access hash.
+    fn cached(&self, chat: &ChatRef, method: Option<&str>) -> Result<Option<Resolved>, PoolError> {
+        let peer = match chat {
+            ChatRef::Id(peer) => *peer,
+            ChatRef::Username(name) => match self.directory.lookup(name)? {
+                Some(peer) => peer,
+                None => return Ok(None),
+            },
+        };
+        let now = Instant::now();
+        let able = self.able_for(method, now)?;
+        loop {
+            let holders: Vec<Candidate> = able
+                .iter()
+                .filter(|a| a.holds(peer))
+                .map(|a| Candidate {
+                    account: a.id(),
+                    holds_chat: true,
+                    pending_downloads: a.pending_downloads(),
+                })
+                .collect();
+            let Some(chosen) = self.picker().pick(Some(&chat.key()), &holders) else {
+                return Ok(None);
+            };
+            let Some(account) = able.iter().find(|a| a.id() == chosen) else {
+                return Ok(None);
+            };
+            match account.peer_ref(peer) {
+                Some(peer) => {
+                    return Ok(Some(Resolved {
+                        account: Arc::clone(account),
+                        peer,
+                    }));
+                }
+                // The session lost the row (or never had a usable hash): stop believing it.
+                None => account.forget(peer),
+            }
+        }
+    }
+
+    /// Resolves `username` on the account that owns it by rendezvous hashing among those
+    /// with resolve budget left; `Ok(None)` means "that account could not, look again".
+    async fn resolve_over_network(
+        &self,
+        chat: &ChatRef,
+        username: &str,
+        method: Option<&str>,
+    ) -> Result<Option<Resolved>, PoolError> {
+        let now = Instant::now();
+        let able = self.able_for(method, now)?;
+        let not_cooling: Vec<&Arc<TeleClient>> = able
+            .iter()
+            .filter(|a| a.cooling_for(RESOLVE_METHOD, now).is_none())
+            .collect();
+        if not_cooling.is_empty() {
+            let retry_after = able
+                .iter()
+                .filter_map(|a| a.cooling_for(RESOLVE_METHOD, now))
+                .min()
+                .unwrap_or_default();
+            return Err(PoolError::AllCooling {
+                method: RESOLVE_METHOD.to_owned(),
+                retry_after,
+            });
+        }
+        let mut remaining = not_cooling;
+        let mut budget_waits = Vec::new();
+        let account = loop {
+            let candidates: Vec<Candidate> = remaining
+                .iter()
+                .map(|a| Candidate {
+                    account: a.id(),
+                    holds_chat: false,
+                    pending_downloads: a.pending_downloads(),
+                })
+                .collect();
+            let Some(chosen) = self.picker().pick(Some(&chat.key()), &candidates) else {
+                return Err(PoolError::ResolveBudgetSpent {
+                    chat: chat.to_string(),
+                    retry_after: budget_waits.into_iter().flatten().min(),
+                });
+            };
+            let Some(index) = remaining.iter().position(|a| a.id() == chosen) else {
+                return Ok(None);
+            };
+            let account = remaining.swap_remove(index);
+            match account.spend_resolve(now) {
+                Ok(()) => break Arc::clone(account),
+                Err(wait) => budget_waits.push(wait),
+            }
+        };
+
+        account.pace().await;
+        account.count_resolve();
+        tracing::debug!(account = %account.id(), username, "resolving over the network");
+        let result = account.client().resolve_username(username).await;
+        let peer = match result {
+            Ok(Some(peer)) => peer,
+            Ok(None) => {
+                account.succeeded();
+                self.directory.forget(username)?;
+                return Err(PoolError::UsernameNotFound {
+                    username: username.to_owned(),
+                });
+            }
+            Err(error) => {
+                if let Failure::Disconnected(_) = classify(&error) {
+                    // The call never reached Telegram's rate limiter.
+                    account.refund_resolve();
+                }
+                return self
+                    .settle(&account, RESOLVE_METHOD, Err(error))
+                    .map(|_: Option<()>| None);
+            }
+        };
+        account.succeeded();
+        let id = peer.id();
+        self.directory.record(username, id)?;
+        account.remember(id);
+        match account.peer_ref(id) {
+            Some(peer) => Ok(Some(Resolved { account, peer })),
+            // grammers caches what it resolves; a peer it could not cache is unusable.
+            None => Err(PoolError::UsernameNotFound {
+                username: username.to_owned(),
+            }),
+        }
+    }
+
+    /// The accounts that can take a request for `method` now, or the error saying why
+    /// none can.
+    fn able_for(
+        &self,
+        method: Option<&str>,
+        now: Instant,
+    ) -> Result<Vec<Arc<TeleClient>>, PoolError> {
+        let able: Vec<Arc<TeleClient>> = self
+            .accounts
+            .iter()
+            .filter(|a| a.is_able(now))
+            .cloned()
+            .collect();
+        if able.is_empty() {
+            return Err(self.no_account());
+        }
+        let Some(method) = method else {
+            return Ok(able);
+        };
+        let ready: Vec<Arc<TeleClient>> = able
+            .iter()
+            .filter(|a| a.cooling_for(method, now).is_none())
+            .cloned()
+            .collect();
+        if ready.is_empty() {
+            let retry_after = able
+                .iter()
+                .filter_map(|a| a.cooling_for(method, now))
+                .min()
+                .unwrap_or_default();
+            return Err(PoolError::AllCooling {
+                method: method.to_owned(),
+                retry_after,
+            });
+        }
+        Ok(ready)
+    }
+
+    /// The error for "every attempt used up": whatever [`TeleClients::able_for`] says now.
+    fn exhausted(&self, method: &str) -> PoolError {
+        match self.able_for(Some(method), Instant::now()) {
+            Err(error) => error,
+            Ok(_) => self.no_account(),
+        }
+    }
+
+    fn no_account(&self) -> PoolError {
+        let states: Vec<AccountState> = self.accounts.iter().map(|a| a.state()).collect();
+        PoolError::NoAccount {
+            active: states
+                .iter()
+                .filter(|s| matches!(s, AccountState::Active))
+                .count(),
+            total: states.len(),
+            deauthorized: states
+                .iter()
+                .filter(|s| matches!(s, AccountState::Deauthorized { .. }))
+                .count(),
+            disconnected: states
+                .iter()
+                .filter(|s| matches!(s, AccountState::Disconnected { .. }))
+                .count(),
+        }
+    }
+
+    fn picker(&self) -> std::sync::MutexGuard<'_, Picker> {
+        self.picker
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn gate(&self, username: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut gates = self
+            .resolving
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Gates nobody waits on any more are dropped, so the map stays as small as the
+        // number of names being resolved right now.
+        gates.retain(|_, gate| Arc::strong_count(gate) > 1);
+        Arc::clone(gates.entry(username.to_owned()).or_default())
+    }
+}
+
+/// Telethon-era session files know usernames: seed the shared directory with them (as of
+/// when they were written, so the TTL still applies and fresher resolves win).
+fn seed_directory(directory: &Directory, file: &SessionFile) {
+    let Ok(entities) = file.entities() else {
+        return;
+    };
+    for entity in entities {
+        if let (Some(username), Some(date)) = (&entity.username, entity.date)
+            && let Err(error) = directory.record_at(username, entity.peer, date)
+        {
+            tracing::warn!(%error, "seeding the username directory failed");
+            return;
+        }
+    }
+}
