@@ -268,7 +268,7 @@ fn news_messages(at: &dyn Fn(i32) -> i32) -> Vec<Message> {
                 kind: EntityKind::TextUrl {
                     url: "https://example.com/tomorrow".into(),
                 },
-                offset: 14,
+                offset: 21,
                 length: 8,
             },
         ])

@@ -1,0 +1,261 @@
+//! Peers (users, small groups, channels) as the schema shows them: Telethon's marked id,
+//! the bare id, a type, a display name and a username.
+//!
+//! Marked ids (users as is, small groups negated, channels as `-(10^12 + id)`) are what the
+//! original Python collector and Telethon hand out, so consumers keep their keys. The sum is
+//! computed with checked arithmetic: an id that cannot be marked (only a corrupt or hostile
+//! one could) becomes `null`, while `bare_id` still carries it. grammers' `PeerId` is not
+//! used for this because it panics on out-of-range ids.
+
+use serde_json::{Value, json};
+use tgc_model::teleclient::tl;
+
+use super::context::ParseContext;
+use super::date;
+
+/// Which id space a bare id lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum PeerKind {
+    User,
+    Chat,
+    Channel,
+}
+
+impl PeerKind {
+    /// The kind and bare id a TL peer names.
+    pub(crate) fn of(peer: &tl::enums::Peer) -> (PeerKind, i64) {
+        match peer {
+            tl::enums::Peer::User(p) => (PeerKind::User, p.user_id),
+            tl::enums::Peer::Chat(p) => (PeerKind::Chat, p.chat_id),
+            tl::enums::Peer::Channel(p) => (PeerKind::Channel, p.channel_id),
+        }
+    }
+
+    /// The type shown when nothing more is known about the peer.
+    fn default_type(self) -> &'static str {
+        match self {
+            PeerKind::User => "user",
+            PeerKind::Chat => "group",
+            PeerKind::Channel => "channel",
+        }
+    }
+}
+
+/// What the context remembers of a user or chat.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PeerSummary {
+    /// One of the schema's peer types: user, bot, group, channel, megagroup, gigagroup,
+    /// community.
+    pub(crate) peer_type: &'static str,
+    /// A chat's title, or a user's first and last name.
+    pub(crate) name: Option<String>,
+    pub(crate) username: Option<String>,
+}
+
+impl PeerSummary {
+    pub(crate) fn of_user(user: &tl::enums::User) -> ((PeerKind, i64), PeerSummary) {
+        match user {
+            tl::enums::User::Empty(u) => (
+                (PeerKind::User, u.id),
+                PeerSummary {
+                    peer_type: "user",
+                    name: None,
+                    username: None,
+                },
+            ),
+            tl::enums::User::User(u) => (
+                (PeerKind::User, u.id),
+                PeerSummary {
+                    peer_type: if u.bot { "bot" } else { "user" },
+                    name: full_name(u.first_name.as_deref(), u.last_name.as_deref()),
+                    username: u
+                        .username
+                        .clone()
+                        .or_else(|| first_active(u.usernames.as_deref())),
+                },
+            ),
+        }
+    }
+
+    pub(crate) fn of_chat(chat: &tl::enums::Chat) -> ((PeerKind, i64), PeerSummary) {
+        use tl::enums::Chat;
+        let (key, peer_type, title, username) = match chat {
+            Chat::Empty(c) => ((PeerKind::Chat, c.id), "group", None, None),
+            Chat::Chat(c) => ((PeerKind::Chat, c.id), "group", Some(&c.title), None),
+            Chat::Forbidden(c) => ((PeerKind::Chat, c.id), "group", Some(&c.title), None),
+            Chat::Channel(c) => (
+                (PeerKind::Channel, c.id),
+                channel_type(c.megagroup, c.gigagroup),
+                Some(&c.title),
+                c.username
+                    .clone()
+                    .or_else(|| first_active(c.usernames.as_deref())),
+            ),
+            Chat::ChannelForbidden(c) => (
+                (PeerKind::Channel, c.id),
+                channel_type(c.megagroup, false),
+                Some(&c.title),
+                None,
+            ),
+            Chat::Community(c) => ((PeerKind::Channel, c.id), "community", Some(&c.title), None),
+            Chat::CommunityForbidden(c) => {
+                ((PeerKind::Channel, c.id), "community", Some(&c.title), None)
+            }
+        };
+        let summary = PeerSummary {
+            peer_type,
+            name: title.filter(|t| !t.is_empty()).cloned(),
+            username,
+        };
+        (key, summary)
+    }
+}
+
+fn channel_type(megagroup: bool, gigagroup: bool) -> &'static str {
+    if gigagroup {
+        "gigagroup"
+    } else if megagroup {
+        "megagroup"
+    } else {
+        "channel"
+    }
+}
+
+fn full_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
+    let name = [first, last]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!name.is_empty()).then_some(name)
+}
+
+/// The first active name of a peer with several usernames (collectible usernames).
+fn first_active(usernames: Option<&[tl::enums::Username]>) -> Option<String> {
+    usernames?
+        .iter()
+        .find_map(|tl::enums::Username::Username(u)| u.active.then(|| u.username.clone()))
+}
+
+/// Telethon's marked id of a bare id: users as is, small groups negated, channels
+/// `-(10^12 + id)`; `None` when the id is too large to be marked.
+pub(crate) fn mark(kind: PeerKind, bare_id: i64) -> Option<i64> {
+    match kind {
+        PeerKind::User => Some(bare_id),
+        PeerKind::Chat => bare_id.checked_neg(),
+        PeerKind::Channel => 1_000_000_000_000_i64
+            .checked_add(bare_id)
+            .and_then(i64::checked_neg),
+    }
+}
+
+/// Telethon's marked id of a TL peer (see the module docs); `None` if it cannot be marked.
+pub fn marked_id(peer: &tl::enums::Peer) -> Option<i64> {
+    let (kind, bare_id) = PeerKind::of(peer);
+    mark(kind, bare_id)
+}
+
+/// The schema's `peer` object for a peer, named from the context when it is known there.
+pub(crate) fn peer_json(kind: PeerKind, bare_id: i64, ctx: &ParseContext) -> Value {
+    let known = ctx.peer(kind, bare_id);
+    json!({
+        "id": mark(kind, bare_id),
+        "bare_id": bare_id,
+        "type": known.map_or(kind.default_type(), |k| k.peer_type),
+        "name": known.and_then(|k| k.name.clone()),
+        "username": known.and_then(|k| k.username.clone()),
+    })
+}
+
+/// The schema's `peer` object for a TL peer.
+pub(crate) fn tl_peer_json(peer: &tl::enums::Peer, ctx: &ParseContext) -> Value {
+    let (kind, bare_id) = PeerKind::of(peer);
+    peer_json(kind, bare_id, ctx)
+}
+
+/// A user as the API's `resolve` and `chat` methods show it: the peer fields plus the
+/// user's own flags.
+pub fn parse_user(user: &tl::enums::User) -> Value {
+    let ((_, id), summary) = PeerSummary::of_user(user);
+    let mut out = json!({
+        "id": id,
+        "bare_id": id,
+        "type": summary.peer_type,
+        "name": summary.name,
+        "username": summary.username,
+    });
+    if let tl::enums::User::User(u) = user {
+        out["first_name"] = json!(u.first_name);
+        out["last_name"] = json!(u.last_name);
+        out["deleted"] = json!(u.deleted);
+        out["verified"] = json!(u.verified);
+        out["scam"] = json!(u.scam);
+        out["fake"] = json!(u.fake);
+    }
+    out
+}
+
+/// A chat or channel as the API's `resolve` and `chat` methods show it: the peer fields plus
+/// what the chat object itself says (members, creation date, whether this account may read
+/// it).
+pub fn parse_chat(chat: &tl::enums::Chat) -> Value {
+    use tl::enums::Chat;
+    let ((kind, bare_id), summary) = PeerSummary::of_chat(chat);
+    let mut out = json!({
+        "id": mark(kind, bare_id),
+        "bare_id": bare_id,
+        "type": summary.peer_type,
+        "name": summary.name,
+        "username": summary.username,
+        "forbidden": matches!(chat, Chat::Forbidden(_) | Chat::ChannelForbidden(_) | Chat::CommunityForbidden(_)),
+    });
+    let (members, created) = match chat {
+        Chat::Chat(c) => (Some(c.participants_count), Some(c.date)),
+        Chat::Channel(c) => {
+            out["verified"] = json!(c.verified);
+            out["scam"] = json!(c.scam);
+            out["fake"] = json!(c.fake);
+            out["left"] = json!(c.left);
+            out["has_linked_chat"] = json!(c.has_link);
+            (c.participants_count, Some(c.date))
+        }
+        Chat::Community(c) => (None, Some(c.date)),
+        _ => (None, None),
+    };
+    out["participants_count"] = json!(members);
+    out["date"] = json!(created);
+    out["date_iso"] = json!(created.and_then(date::iso));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marked_ids_follow_telethon() {
+        assert_eq!(mark(PeerKind::User, 1001), Some(1001));
+        assert_eq!(mark(PeerKind::Chat, 500), Some(-500));
+        assert_eq!(mark(PeerKind::Channel, 100_001), Some(-1_000_000_100_001));
+    }
+
+    #[test]
+    fn ids_too_large_to_mark_become_none_instead_of_overflowing() {
+        assert_eq!(mark(PeerKind::Channel, i64::MAX), None);
+        assert_eq!(mark(PeerKind::Chat, i64::MIN), None);
+        assert_eq!(mark(PeerKind::User, i64::MAX), Some(i64::MAX));
+    }
+
+    #[test]
+    fn a_full_name_skips_missing_and_blank_parts() {
+        assert_eq!(
+            full_name(Some("Alice"), Some("Liddell")).as_deref(),
+            Some("Alice Liddell")
+        );
+        assert_eq!(full_name(Some("Bob"), None).as_deref(), Some("Bob"));
+        assert_eq!(full_name(Some(" "), Some("")), None);
+        assert_eq!(full_name(None, None), None);
+    }
+}
