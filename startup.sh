@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# startup.sh: runs tgcollector's processes as daemons, and the demo.
+# startup.sh: runs tgcollector's gateway as a daemon, and the demo.
 #
-#   ./startup.sh demo          build, start telesim with its demo world, import its accounts, list them
-#   ./startup.sh stop          stop every daemon this script started (clean stop, then escalate)
-#   ./startup.sh status        which daemons run, with their pids
-#   ./startup.sh logs [NAME]   follow a daemon's log (default: telesim)
+#   ./startup.sh demo             on a fresh machine: build, start telesim with its demo world,
+#                                 import its accounts, make a demo key, start the gateway, and
+#                                 run a few sealed queries against it
+#   ./startup.sh start            start the gateway (`tgcollector serve`) with $TGC_CONFIG
+#                                 (default config.properties); waits until it listens
+#   ./startup.sh stop [NAME]      stop the gateway and telesim (or only NAME): SIGTERM, wait for
+#                                 a clean exit, and only then SIGKILL
+#   ./startup.sh restart          stop, then start the gateway again (with the configuration it
+#                                 was last started with, unless $TGC_CONFIG is set)
+#   ./startup.sh status           which daemons run, with their pids
+#   ./startup.sh logs [NAME]      follow a daemon's log (default: gateway)
 #
 # Each daemon has a pid file and a log file under $TGC_RUN_DIR (default ./run). `stop` sends
-# SIGTERM, waits up to $TGC_STOP_TIMEOUT seconds (default 30) for a clean exit, and only then
-# sends SIGKILL. The gateway's own `serve` daemon (start/restart) joins this script with the HTTP
-# gateway; until then the demo runs the simulated datacenter and the account tooling.
+# SIGTERM (the gateway then stops accepting, finishes the requests in flight and exits 0),
+# waits up to $TGC_STOP_TIMEOUT seconds (default 30) for the exit, and only then sends SIGKILL.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -18,6 +24,8 @@ STOP_TIMEOUT=${TGC_STOP_TIMEOUT:-30}
 DEMO_DIR=$RUN_DIR/demo
 TELESIM_PORT=${TGC_DEMO_TELESIM_PORT:-24443}
 CONTROL_PORT=${TGC_DEMO_CONTROL_PORT:-24444}
+DEMO_API=${TGC_DEMO_API:-127.0.0.1:28080}
+DEMO_OPERATOR=${TGC_DEMO_OPERATOR:-127.0.0.1:29090}
 BIN=target/debug
 
 say() { printf '[startup] %s\n' "$*" >&2; }
@@ -70,37 +78,90 @@ wait_for_log() {
   say "$name did not report '$pattern' within ${seconds}s"; return 1
 }
 
+# start_gateway CONFIG: `tgcollector serve` as the `gateway` daemon, up when it listens. The
+# configuration is remembered, so `restart` brings back the same gateway (e.g. the demo's).
+start_gateway() {
+  local config=$1
+  mkdir -p "$RUN_DIR"
+  echo "$config" >"$RUN_DIR/gateway.config"
+  [ -x "$BIN/tgcollector" ] || cargo build --quiet -p tgcollector
+  "$BIN/tgcollector" --config "$config" config check >/dev/null \
+    || { "$BIN/tgcollector" --config "$config" config check >&2 || true; return 1; }
+  start_daemon gateway "$BIN/tgcollector" --config "$config" serve
+  wait_for_log gateway "listening" 60
+}
+
 demo() {
   say "building tgcollector and telesim (a clean debug build takes about 2 minutes)"
   cargo build --quiet -p tgcollector -p telesim --bins
+  stop_daemon gateway
   stop_daemon telesim
   rm -rf "$DEMO_DIR"
   mkdir -p "$DEMO_DIR"
   start_daemon telesim "$BIN/telesim" serve --world demo --port "$TELESIM_PORT" \
     --control-port "$CONTROL_PORT" --sessions-out "$DEMO_DIR/telesim-sessions"
-  wait_for_log telesim "listening" 30
-  export TGC_SESSIONS_DIR=$PWD/$DEMO_DIR/sessions TGC_DATA_DIR=$PWD/$DEMO_DIR/data
-  say "importing the demo accounts into $TGC_SESSIONS_DIR"
+  # telesim writes the session files after it listens and before its control port opens.
+  wait_for_log telesim "control listening" 30
+
+  # A configuration of its own, with a fresh key: run/ is never committed.
+  local key config=$DEMO_DIR/demo.properties
+  key=$("$BIN/tgcollector" keygen 2>/dev/null | sed -n 's/^crypto\.keys = //p')
+  [ -n "$key" ] || { say "tgcollector keygen printed no key"; return 1; }
+  cat >"$config" <<PROPS
+# The demo's configuration, written by ./startup.sh demo (paths are relative to this file).
+telegram.api_id = 2040
+telegram.api_hash = b18441a1ff607e10a989891a5462e627
+sessions.dir = sessions
+data.dir = data
+server.listen = $DEMO_API
+server.operator_listen = $DEMO_OPERATOR
+crypto.keys = $key
+log.level = info
+PROPS
+  chmod 600 "$config"
+
+  say "importing the demo accounts into $DEMO_DIR/sessions"
   for file in "$DEMO_DIR"/telesim-sessions/*.session; do
-    "$BIN/tgcollector" accounts import --telethon-file "$file" >/dev/null
+    "$BIN/tgcollector" --config "$config" accounts import --telethon-file "$file" >/dev/null
   done
-  "$BIN/tgcollector" accounts list
+  "$BIN/tgcollector" --config "$config" accounts list
+
+  start_gateway "$config"
+  local query=("$BIN/tgcollector" --config "$config" query)
+  run() {
+    printf '\n$ tgcollector query %s' "$1"; [ $# -lt 2 ] || printf " '%s'" "$2"; printf '\n'
+    "${query[@]}" "$@"
+  }
+  run resolve '{"params": {"chat": "@telesim_news"}}'
+  run history '{"params": {"chat": "https://t.me/tech_digest", "limit": 2}}'
+  run search '{"params": {"chat": "telesim_news", "query": "launch", "limit": 1}}'
+  run accounts
+  if command -v curl >/dev/null; then
+    printf '\n$ curl -s http://%s/readyz\n' "$DEMO_OPERATOR"
+    curl -s "http://$DEMO_OPERATOR/readyz"
+  fi
   cat <<TXT
 
-telesim serves the demo world on 127.0.0.1:$TELESIM_PORT (control: 127.0.0.1:$CONTROL_PORT,
-JSON lines; see tests/telesim/src/control.rs). The accounts above are its demo accounts,
-imported from Telethon-layout session files exactly as an existing collector's would be.
-Stop it with: ./startup.sh stop
+The gateway serves the sealed API on $DEMO_API (operator endpoints: http://$DEMO_OPERATOR
+/healthz, /readyz, /metrics), in front of telesim's demo world on 127.0.0.1:$TELESIM_PORT.
+Query it yourself:
+  $BIN/tgcollector --config $config query history '{"params": {"chat": "@telesim_news"}}'
+Logs: ./startup.sh logs gateway      Stop everything: ./startup.sh stop
 TXT
 }
 
 case "${1:-}" in
   demo) demo ;;
-  stop) stop_daemon telesim ;;
+  start) start_gateway "${TGC_CONFIG:-config.properties}" ;;
+  stop)
+    if [ -n "${2:-}" ]; then stop_daemon "$2"; else stop_daemon gateway; stop_daemon telesim; fi ;;
+  restart)
+    stop_daemon gateway
+    start_gateway "${TGC_CONFIG:-$(cat "$RUN_DIR/gateway.config" 2>/dev/null || echo config.properties)}" ;;
   status)
-    for name in telesim; do
+    for name in gateway telesim; do
       if pid=$(pid_of "$name"); then echo "$name: running (pid $pid)"; else echo "$name: stopped"; fi
     done ;;
-  logs) exec tail -n 50 -F "$RUN_DIR/${2:-telesim}.log" ;;
-  *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  logs) exec tail -n 50 -F "$RUN_DIR/${2:-gateway}.log" ;;
+  *) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

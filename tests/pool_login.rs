@@ -60,17 +60,30 @@ async fn assert_works(path: &std::path::Path, user_id: i64) {
         .expect("it connects as the user");
 }
 
-#[tokio::test]
-async fn login_with_a_code_writes_a_working_session_file() {
+/// One login attempt of a world account against a fresh telesim: the slot's pre-keyed session,
+/// `phone` (the account's own when `None`), scripted answers, and where the file would go.
+struct Attempt {
+    result: Result<tgc_model::teleclient::LoggedIn, LoginError>,
+    prompt: Scripted,
+    out: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+async fn attempt(
+    user_id: i64,
+    phone: Option<&str>,
+    codes: &[&'static str],
+    passwords: &[&'static str],
+) -> Attempt {
     let sim = Sim::start(World::demo()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let phone = sim.account(DAVE).unwrap().phone;
+    let phone = phone.map_or_else(|| sim.account(user_id).unwrap().phone, str::to_owned);
     let out = session_path_for(dir.path(), &phone).unwrap();
-    let mut prompt = Scripted::new(&[LOGIN_CODE], &[]);
-    let logged_in = guarded(
+    let mut prompt = Scripted::new(codes, passwords);
+    let result = guarded(
         "login",
         login(
-            sim.grammers_session(DAVE),
+            sim.grammers_session(user_id),
             &config(),
             API_HASH,
             &phone,
@@ -78,110 +91,61 @@ async fn login_with_a_code_writes_a_working_session_file() {
             &out,
         ),
     )
-    .await
-    .unwrap();
+    .await;
+    Attempt {
+        result,
+        prompt,
+        out,
+        _dir: dir,
+    }
+}
+
+#[tokio::test]
+async fn login_with_a_code_writes_a_working_session_file() {
+    let attempt = attempt(DAVE, None, &[LOGIN_CODE], &[]).await;
+    let logged_in = attempt.result.unwrap();
     assert_eq!(logged_in.user_id, DAVE);
-    assert_eq!(logged_in.path, out);
-    assert_eq!(prompt.asked_password, 0, "no 2FA, no password asked");
-    assert_works(&out, DAVE).await;
+    assert_eq!(logged_in.path, attempt.out);
+    assert_eq!(
+        attempt.prompt.asked_password, 0,
+        "no 2FA, no password asked"
+    );
+    assert_works(&attempt.out, DAVE).await;
 }
 
 #[tokio::test]
 async fn login_with_2fa_asks_for_the_password_and_forgives_a_typo() {
-    let sim = Sim::start(World::demo()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let phone = sim.account(CAROL).unwrap().phone;
-    let out = session_path_for(dir.path(), &phone).unwrap();
-    let mut prompt = Scripted::new(&[LOGIN_CODE], &["hunter3", CAROL_PASSWORD]);
-    let logged_in = guarded(
-        "login",
-        login(
-            sim.grammers_session(CAROL),
-            &config(),
-            API_HASH,
-            &phone,
-            &mut prompt,
-            &out,
-        ),
-    )
-    .await
-    .unwrap();
+    let attempt = attempt(CAROL, None, &[LOGIN_CODE], &["hunter3", CAROL_PASSWORD]).await;
+    let logged_in = attempt.result.unwrap();
     assert_eq!(logged_in.user_id, CAROL);
-    assert_eq!(prompt.asked_password, 2);
-    assert_works(&out, CAROL).await;
+    assert_eq!(attempt.prompt.asked_password, 2);
+    assert_works(&attempt.out, CAROL).await;
 }
 
 #[tokio::test]
 async fn a_wrong_code_is_a_clear_error_and_writes_nothing() {
-    let sim = Sim::start(World::demo()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let phone = sim.account(DAVE).unwrap().phone;
-    let out = session_path_for(dir.path(), &phone).unwrap();
-    let mut prompt = Scripted::new(&["00000"], &[]);
-    let error = guarded(
-        "login",
-        login(
-            sim.grammers_session(DAVE),
-            &config(),
-            API_HASH,
-            &phone,
-            &mut prompt,
-            &out,
-        ),
-    )
-    .await
-    .unwrap_err();
+    let attempt = attempt(DAVE, None, &["00000"], &[]).await;
+    let error = attempt.result.unwrap_err();
     assert!(matches!(error, LoginError::WrongCode { .. }), "{error:?}");
     assert!(error.to_string().contains("login code is wrong"), "{error}");
-    assert!(!out.exists(), "a failed login leaves no file");
+    assert!(!attempt.out.exists(), "a failed login leaves no file");
 }
 
 #[tokio::test]
 async fn a_wrong_password_three_times_is_a_clear_error() {
-    let sim = Sim::start(World::demo()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let phone = sim.account(CAROL).unwrap().phone;
-    let out = session_path_for(dir.path(), &phone).unwrap();
-    let mut prompt = Scripted::new(&[LOGIN_CODE], &["a", "b", "c"]);
-    let error = guarded(
-        "login",
-        login(
-            sim.grammers_session(CAROL),
-            &config(),
-            API_HASH,
-            &phone,
-            &mut prompt,
-            &out,
-        ),
-    )
-    .await
-    .unwrap_err();
+    let attempt = attempt(CAROL, None, &[LOGIN_CODE], &["a", "b", "c"]).await;
+    let error = attempt.result.unwrap_err();
     assert!(
         matches!(error, LoginError::WrongPassword { .. }),
         "{error:?}"
     );
-    assert!(!out.exists());
+    assert!(!attempt.out.exists());
 }
 
 #[tokio::test]
 async fn an_unknown_phone_is_refused_by_telegram() {
-    let sim = Sim::start(World::demo()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("x.session");
-    let mut prompt = Scripted::new(&[LOGIN_CODE], &[]);
-    let error = guarded(
-        "login",
-        login(
-            sim.grammers_session(DAVE),
-            &config(),
-            API_HASH,
-            "+19999999999",
-            &mut prompt,
-            &out,
-        ),
-    )
-    .await
-    .unwrap_err();
+    let attempt = attempt(DAVE, Some("+19999999999"), &[LOGIN_CODE], &[]).await;
+    let error = attempt.result.unwrap_err();
     assert!(
         matches!(error, LoginError::PhoneRefused { .. }),
         "{error:?}"
@@ -190,4 +154,5 @@ async fn an_unknown_phone_is_refused_by_telegram() {
         error.to_string().contains("PHONE_NUMBER_INVALID"),
         "{error}"
     );
+    assert!(!attempt.out.exists());
 }

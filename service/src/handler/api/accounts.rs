@@ -1,0 +1,62 @@
+//! `accounts`: the pool's state, one entry per account (`TeleClients::report`): what an
+//! operator or a scheduling client needs to know before sending work.
+
+use serde_json::{Value, json};
+use tgc_model::teleclient::{AccountReport, AccountState};
+
+use crate::handler::route::{Context, Handler, Reply};
+
+pub struct Accounts;
+
+impl Handler for Accounts {
+    fn params(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn post<'a>(&'a self, cx: &'a Context) -> Reply<'a> {
+        Box::pin(async move {
+            let report = cx.pool.report();
+            let active = report
+                .iter()
+                .filter(|a| a.state == AccountState::Active)
+                .count();
+            Ok(json!({
+                "total": report.len(),
+                "active": active,
+                "accounts": report.iter().map(account_json).collect::<Vec<_>>(),
+            }))
+        })
+    }
+}
+
+fn account_json(account: &AccountReport) -> Value {
+    let reason = match &account.state {
+        AccountState::Active => None,
+        AccountState::Disconnected { reason, .. } | AccountState::Deauthorized { reason } => {
+            Some(reason.clone())
+        }
+    };
+    let cooling: serde_json::Map<String, Value> = account
+        .cooling
+        .iter()
+        .map(|(method, left)| {
+            (
+                method.clone(),
+                json!(crate::handler::error::retry_seconds(*left)),
+            )
+        })
+        .collect();
+    json!({
+        "account": account.account.0,
+        // The file name only: the server's directory layout is none of the client's business.
+        "session": account.path.file_name().map(|n| n.to_string_lossy().into_owned()),
+        "state": account.state.name(),
+        "reason": reason,
+        "cooling": cooling,
+        "pending_downloads": account.pending_downloads,
+        "resolves_left": account.resolves_left,
+        "resolves": account.resolves,
+        "flood_waits": account.flood_waits,
+        "requests": account.requests,
+    })
+}

@@ -1,0 +1,67 @@
+//! A page of messages as the API returns it: parsed messages, Telegram's total count, and
+//! the cursor for the next page.
+
+use serde_json::{Value, json};
+use tgc_model::teleclient::tl;
+
+use crate::parser::{ParseContext, parse_message};
+
+/// The messages of a `messages.Messages` answer, newest first as Telegram sends them.
+pub fn messages_of(answer: &tl::enums::messages::Messages) -> &[tl::enums::Message] {
+    use tl::enums::messages::Messages;
+    match answer {
+        Messages::Messages(m) => &m.messages,
+        Messages::Slice(m) => &m.messages,
+        Messages::ChannelMessages(m) => &m.messages,
+        Messages::NotModified(_) => &[],
+    }
+}
+
+/// How many messages match in all (Telegram's `count`), or the page length when it sent all.
+fn total_of(answer: &tl::enums::messages::Messages) -> usize {
+    use tl::enums::messages::Messages;
+    match answer {
+        Messages::Messages(m) => m.messages.len(),
+        Messages::Slice(m) => usize::try_from(m.count).unwrap_or(0),
+        Messages::ChannelMessages(m) => usize::try_from(m.count).unwrap_or(0),
+        Messages::NotModified(m) => usize::try_from(m.count).unwrap_or(0),
+    }
+}
+
+pub fn message_id(message: &tl::enums::Message) -> i32 {
+    match message {
+        tl::enums::Message::Empty(m) => m.id,
+        tl::enums::Message::Message(m) => m.id,
+        tl::enums::Message::Service(m) => m.id,
+    }
+}
+
+/// Parses every message of `answer` fetched by `account`, keeping those `keep` accepts.
+pub fn parse_all(
+    answer: &tl::enums::messages::Messages,
+    account: i64,
+    keep: impl Fn(&tl::enums::Message) -> bool,
+) -> Vec<Value> {
+    let cx = ParseContext::from_messages(answer, account);
+    messages_of(answer)
+        .iter()
+        .filter(|m| keep(m))
+        .map(|m| parse_message(m, &cx))
+        .collect()
+}
+
+/// A history or search page: `{"messages", "count", "next_offset_id"}`. The cursor is the
+/// oldest id of a full page (ask again with `offset_id` set to it), `null` on the last page.
+pub fn page(answer: &tl::enums::messages::Messages, account: i64, limit: usize) -> Value {
+    let raw = messages_of(answer);
+    let next = if raw.len() >= limit && limit > 0 {
+        raw.iter().map(message_id).filter(|id| *id > 1).min()
+    } else {
+        None
+    };
+    json!({
+        "messages": parse_all(answer, account, |_| true),
+        "count": total_of(answer),
+        "next_offset_id": next,
+    })
+}

@@ -1,0 +1,323 @@
+//! The gateway: one HTTP request in, one response out, along the request path of DESIGN §2.
+//!
+//! The order of the checks is the security design: the path and method are checked first
+//! (cheap, no secrets), then the body size (before reading more than the limit), then a
+//! concurrency permit (before spending CPU on AES), then the envelope. Only a request that
+//! opened is answered with detail, sealed to it; anything earlier gets a bare status, so a
+//! caller without a key learns nothing but "no". Every reply is counted in [`Metrics`].
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Body;
+use hyper::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::Value;
+use tgc_common::config::ServerSettings;
+use tgc_model::teleclient::TeleClients;
+use tokio::sync::Semaphore;
+
+use super::error::ApiError;
+use super::metrics::Metrics;
+use super::params::Params;
+use super::route::{API_PREFIX, Context, Routes};
+use crate::cryptor::{Cryptor, EnvelopeError, OpenedRequest};
+
+/// The body type of every response: small and complete, so one buffer.
+pub type ResponseBody = Full<Bytes>;
+
+/// What a request body's error may be.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Metrics label for requests that never reached an API method.
+const NO_ROUTE: &str = "none";
+
+/// The limits of [`ServerSettings`] the gateway enforces per request.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_body_bytes: u64,
+    pub request_timeout: Duration,
+    pub max_concurrency: usize,
+}
+
+impl Limits {
+    pub fn from_settings(server: &ServerSettings) -> Limits {
+        Limits {
+            max_body_bytes: server.max_body_bytes,
+            request_timeout: server.request_timeout,
+            max_concurrency: server.max_concurrency,
+        }
+    }
+}
+
+/// The API server's request handler, shared by every connection.
+pub struct Gateway {
+    routes: Routes,
+    cryptor: Cryptor,
+    pool: Arc<TeleClients>,
+    metrics: Arc<Metrics>,
+    limits: Limits,
+    permits: Semaphore,
+}
+
+impl Gateway {
+    pub fn new(
+        routes: Routes,
+        cryptor: Cryptor,
+        pool: Arc<TeleClients>,
+        metrics: Arc<Metrics>,
+        limits: Limits,
+    ) -> Gateway {
+        Gateway {
+            routes,
+            cryptor,
+            pool,
+            metrics,
+            permits: Semaphore::new(limits.max_concurrency),
+            limits,
+        }
+    }
+
+    pub fn pool(&self) -> &Arc<TeleClients> {
+        &self.pool
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Answers one request. Never fails: every outcome is a response.
+    pub async fn handle<B>(&self, request: Request<B>) -> Response<ResponseBody>
+    where
+        B: Body,
+        B::Error: Into<BoxError>,
+    {
+        let started = Instant::now();
+        let (route, response) = self.respond(request, started).await;
+        let status = response.status().as_u16();
+        let elapsed = started.elapsed();
+        self.metrics.record(route, status, elapsed);
+        tracing::debug!(route, status, ?elapsed, "answered");
+        response
+    }
+
+    async fn respond<B>(
+        &self,
+        request: Request<B>,
+        started: Instant,
+    ) -> (&'static str, Response<ResponseBody>)
+    where
+        B: Body,
+        B::Error: Into<BoxError>,
+    {
+        let path = request.uri().path().to_owned();
+        let Some(method) = path.strip_prefix(API_PREFIX) else {
+            return (
+                NO_ROUTE,
+                plain(
+                    StatusCode::NOT_FOUND,
+                    "not found: the API lives under /api/v1/<method>",
+                ),
+            );
+        };
+        // The label is the route's static name, or `unknown` for any other text.
+        let route = self
+            .routes
+            .methods()
+            .iter()
+            .find(|known| **known == method)
+            .copied()
+            .unwrap_or("unknown");
+        if request.method() != Method::POST {
+            let mut response = plain(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "the API takes sealed POST requests only",
+            );
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("POST"));
+            return (route, response);
+        }
+        let deadline = started + self.limits.request_timeout;
+        // A body trickling in slower than the deadline is cut off: it would hold a
+        // connection (and, under h2, a stream) for as long as the sender liked.
+        let body = match tokio::time::timeout_at(deadline.into(), self.read_body(request)).await {
+            Ok(Ok(body)) => body,
+            Ok(Err(response)) => return (route, response),
+            Err(_) => {
+                let text =
+                    "the request body did not arrive within the deadline (server.request_timeout)";
+                return (route, plain(StatusCode::REQUEST_TIMEOUT, text));
+            }
+        };
+        // At the limit, shed load at once rather than queue: a queued request would spend
+        // its deadline waiting, and the client can retry elsewhere or a second later.
+        let Ok(permit) = self.permits.try_acquire() else {
+            let mut response = plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the gateway is at its concurrency limit (server.max_concurrency)",
+            );
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            return (route, response);
+        };
+        let opened = match self
+            .cryptor
+            .open_request(&format!("POST {path}"), &body, unix_ms())
+        {
+            Ok(opened) => opened,
+            Err(error) => return (route, envelope_refused(&error)),
+        };
+        let result = self.serve(method, opened.params.clone(), deadline).await;
+        drop(permit);
+        let (status, reply) = match result {
+            Ok(value) => (StatusCode::OK, value),
+            Err(error) => {
+                tracing::info!(route, status = error.status, code = error.code, message = %error.message, "request failed");
+                (status_of(error.status), error.to_json())
+            }
+        };
+        (route, self.sealed(&opened, status, &reply))
+    }
+
+    /// Runs the method's handler within the deadline.
+    async fn serve(
+        &self,
+        method: &str,
+        params: Value,
+        deadline: Instant,
+    ) -> Result<Value, ApiError> {
+        let Some(handler) = self.routes.find(&format!("{API_PREFIX}{method}")) else {
+            return Err(ApiError::unknown_method(method, self.routes.methods()));
+        };
+        let params = Params::from_value(params)?;
+        params.only(handler.params())?;
+        let cx = Context {
+            params,
+            pool: Arc::clone(&self.pool),
+            timeout: deadline.saturating_duration_since(Instant::now()),
+        };
+        match tokio::time::timeout_at(deadline.into(), handler.post(&cx)).await {
+            Ok(result) => result,
+            Err(_) => Err(ApiError::deadline(self.limits.request_timeout)),
+        }
+    }
+
+    /// The body, refused with 413 past the limit (by its declared length first, so an
+    /// oversized upload is refused before it is read).
+    async fn read_body<B>(&self, request: Request<B>) -> Result<Bytes, Response<ResponseBody>>
+    where
+        B: Body,
+        B::Error: Into<BoxError>,
+    {
+        let limit = self.limits.max_body_bytes;
+        let too_large = || {
+            plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("the body is larger than {limit} bytes (server.max_body_bytes)"),
+            )
+        };
+        let declared = request
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > limit) {
+            return Err(too_large());
+        }
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        match Limited::new(request.into_body(), limit).collect().await {
+            Ok(collected) => Ok(collected.to_bytes()),
+            Err(error) if error.is::<LengthLimitError>() => Err(too_large()),
+            Err(error) => {
+                tracing::debug!(%error, "reading a request body failed");
+                Err(plain(
+                    StatusCode::BAD_REQUEST,
+                    "the request body could not be read",
+                ))
+            }
+        }
+    }
+
+    fn sealed(
+        &self,
+        opened: &OpenedRequest,
+        status: StatusCode,
+        reply: &Value,
+    ) -> Response<ResponseBody> {
+        let plaintext = match serde_json::to_vec(reply) {
+            Ok(bytes) => bytes,
+            // Serialising a `Value` cannot fail; if it ever did, the client still gets an answer.
+            Err(error) => {
+                tracing::error!(%error, "serialising a reply failed");
+                br#"{"error":{"code":"internal","message":"the reply could not be serialised"}}"#
+                    .to_vec()
+            }
+        };
+        let mut response = Response::new(Full::new(Bytes::from(
+            self.cryptor.seal_response(opened, &plaintext),
+        )));
+        *response.status_mut() = status;
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
+        if let Some(wait) = reply["error"]["retry_after"].as_u64() {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(wait));
+        }
+        response
+    }
+}
+
+/// An envelope that did not open gets its bare status; one that opened but is refused
+/// (stale, replayed, bad plaintext) also says why, in plain text, since its sender holds a key.
+fn envelope_refused(error: &EnvelopeError) -> Response<ResponseBody> {
+    tracing::info!(%error, "envelope refused");
+    let status = status_of(error.status());
+    let mut response = if error.is_unopened() {
+        empty(status)
+    } else {
+        plain(status, &error.to_string())
+    };
+    if let Some(wait) = error.retry_after_secs() {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(wait));
+    }
+    response
+}
+
+fn status_of(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// A plain-text response (never for anything secret).
+pub fn plain(status: StatusCode, text: &str) -> Response<ResponseBody> {
+    let mut response = Response::new(Full::new(Bytes::from(format!("{text}\n"))));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+fn empty(status: StatusCode) -> Response<ResponseBody> {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = status;
+    response
+}
+
+/// Now, in unix milliseconds (the envelope's clock).
+pub fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+        })
+}

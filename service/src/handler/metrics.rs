@@ -1,0 +1,182 @@
+//! The gateway's Prometheus metrics (DESIGN §8), served as text on the operator listener.
+//!
+//! Request counts and latency are recorded as requests finish. The pool's state is not
+//! mirrored into gauges that could drift: a [`Collector`] reads `TeleClients::report()` at
+//! each scrape, so `/metrics` always shows the accounts as they are now.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use tgc_model::teleclient::{AccountReport, AccountState, TeleClients};
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+type LatencyFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
+
+/// The registry and the metrics the gateway records into.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: LatencyFamily,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+fn latency_histogram() -> Histogram {
+    // 1 ms to about 33 s: from a cached resolve to a request at its deadline.
+    Histogram::new(exponential_buckets(0.001, 2.0, 16))
+}
+
+impl Metrics {
+    /// Metrics over `pool`, prefixed `tgc_`.
+    pub fn new(pool: Arc<TeleClients>) -> Metrics {
+        let mut registry = Registry::with_prefix("tgc");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "API requests answered, by route and HTTP status",
+            requests.clone(),
+        );
+        let latency = LatencyFamily::new_with_constructor(latency_histogram);
+        registry.register(
+            "http_request_duration_seconds",
+            "Time from a request's arrival to its sealed reply, by route",
+            latency.clone(),
+        );
+        registry.register_collector(Box::new(PoolCollector { pool }));
+        Metrics {
+            registry,
+            requests,
+            latency,
+        }
+    }
+
+    /// Records one answered request; `route` is the API method or a fixed word for
+    /// requests that never reached one (so clients cannot blow up the label space).
+    pub fn record(&self, route: &str, status: u16, elapsed: Duration) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                route: route.to_string(),
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels {
+                route: route.to_string(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        if let Err(error) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {
+            // Only a formatting bug can get here; an empty scrape is visible, a panic is not.
+            tracing::error!(%error, "encoding the metrics failed");
+        }
+        text
+    }
+}
+
+/// One of an account's since-start counts, read from its report.
+type AccountCounter = fn(&AccountReport) -> u64;
+
+/// Reads the pool at scrape time.
+#[derive(Debug)]
+struct PoolCollector {
+    pool: Arc<TeleClients>,
+}
+
+impl Collector for PoolCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let report = self.pool.report();
+        {
+            let mut states = encoder.encode_descriptor(
+                "account_state",
+                "1 for the state each account is in (active, disconnected, deauthorized)",
+                None,
+                MetricType::Gauge,
+            )?;
+            for account in &report {
+                for state in ["active", "disconnected", "deauthorized"] {
+                    let labels = [
+                        ("account", account.account.to_string()),
+                        ("state", state.to_string()),
+                    ];
+                    let value = i64::from(account.state.name() == state);
+                    ConstGauge::new(value).encode(states.encode_family(&labels)?)?;
+                }
+            }
+        }
+        {
+            let mut cooling = encoder.encode_descriptor(
+                "account_cooling_methods",
+                "Methods each account is cooling for after a flood wait",
+                None,
+                MetricType::Gauge,
+            )?;
+            for account in &report {
+                let labels = [("account", account.account.to_string())];
+                ConstGauge::new(account.cooling.len() as i64)
+                    .encode(cooling.encode_family(&labels)?)?;
+            }
+        }
+        let counters: [(&str, &str, AccountCounter); 3] = [
+            (
+                "account_flood_waits",
+                "FLOOD_WAIT answers per account since start",
+                |a| a.flood_waits,
+            ),
+            (
+                "account_resolves",
+                "Network username resolves per account since start",
+                |a| a.resolves,
+            ),
+            (
+                "account_requests",
+                "Telegram calls per account since start",
+                |a| a.requests,
+            ),
+        ];
+        for (name, help, value) in counters {
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for account in &report {
+                let labels = [("account", account.account.to_string())];
+                ConstCounter::new(value(account)).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        let active = report
+            .iter()
+            .filter(|a| a.state == AccountState::Active)
+            .count();
+        let gauge = ConstGauge::new(active as i64);
+        gauge.encode(encoder.encode_descriptor(
+            "accounts_active",
+            "Accounts connected and authorized",
+            None,
+            gauge.metric_type(),
+        )?)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,72 @@
+//! The operator endpoints, plain and unsealed, on their own listener (loopback by default,
+//! `server.operator_listen`): `GET /healthz` (the process answers), `GET /readyz` (at least
+//! one account can serve), `GET /metrics` (Prometheus text).
+//!
+//! They are apart from the API so that a load balancer or Prometheus never needs a key, and
+//! so that exposing the API publicly does not expose the pool's internals.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use tgc_model::teleclient::{AccountState, TeleClients};
+
+use super::gateway::{ResponseBody, plain};
+use super::metrics::Metrics;
+
+/// The operator listener's request handler.
+pub struct Operator {
+    pool: Arc<TeleClients>,
+    metrics: Arc<Metrics>,
+}
+
+impl Operator {
+    pub fn new(pool: Arc<TeleClients>, metrics: Arc<Metrics>) -> Operator {
+        Operator { pool, metrics }
+    }
+
+    pub fn handle<B>(&self, request: &Request<B>) -> Response<ResponseBody> {
+        if request.method() != Method::GET && request.method() != Method::HEAD {
+            return plain(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "operator endpoints take GET",
+            );
+        }
+        match request.uri().path() {
+            "/healthz" => plain(StatusCode::OK, "ok"),
+            "/readyz" => self.readiness(),
+            "/metrics" => {
+                let mut response = Response::new(Full::new(Bytes::from(self.metrics.render())));
+                response.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                );
+                response
+            }
+            _ => plain(
+                StatusCode::NOT_FOUND,
+                "not found: try /healthz, /readyz or /metrics",
+            ),
+        }
+    }
+
+    /// Ready when at least one account is active; the text says how many of how many.
+    fn readiness(&self) -> Response<ResponseBody> {
+        let report = self.pool.report();
+        let active = report
+            .iter()
+            .filter(|a| a.state == AccountState::Active)
+            .count();
+        let text = format!("{active} of {} accounts active", report.len());
+        if active > 0 {
+            plain(StatusCode::OK, &format!("ready: {text}"))
+        } else {
+            plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("not ready: {text}"),
+            )
+        }
+    }
+}
