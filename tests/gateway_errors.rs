@@ -19,7 +19,7 @@ fn sealed(gateway: &Gateway, route: &str, params: &str, now_ms: i64) -> Vec<u8> 
 }
 
 fn now_ms() -> i64 {
-    tgc_service::handler::gateway::unix_ms()
+    tgc_common::clock::unix_ms()
 }
 
 /// A refusal before the envelope opened: a bare status, nothing sealed, nothing said.

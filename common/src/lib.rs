@@ -7,6 +7,7 @@
 //! ([`secret`]), and the murmur3 hashing shared by the pool and the media pipeline
 //! ([`hashing`]).
 
+pub mod clock;
 pub mod config;
 pub mod hashing;
 pub mod logging;

@@ -12,10 +12,11 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use grammers_session::types::PeerId;
 use rusqlite::{Connection, OptionalExtension, params};
+use tgc_common::clock::unix_secs;
 
 use crate::teleclient::DirectoryError;
 
@@ -75,7 +76,7 @@ impl Directory {
 
     /// The peer `username` named when last learnt, if that was within the TTL.
     pub fn lookup(&self, username: &str) -> Result<Option<PeerId>, DirectoryError> {
-        self.lookup_at(username, unix_now())
+        self.lookup_at(username, unix_secs())
     }
 
     /// [`Directory::lookup`] as if the time were `now` (unix seconds).
@@ -96,7 +97,7 @@ impl Directory {
     /// The freshest username known for `peer`, within the TTL (to resolve a chat asked for
     /// by id that no account holds).
     pub fn username_of(&self, peer: PeerId) -> Result<Option<String>, DirectoryError> {
-        let oldest = unix_now().saturating_sub(ttl_secs(self.ttl));
+        let oldest = unix_secs().saturating_sub(ttl_secs(self.ttl));
         self.conn()
             .query_row(
                 "select username from usernames where peer_id = ?1 and learnt_at > ?2
@@ -110,7 +111,7 @@ impl Directory {
 
     /// Records that `username` names `peer` now.
     pub fn record(&self, username: &str, peer: PeerId) -> Result<(), DirectoryError> {
-        self.record_at(username, peer, unix_now())
+        self.record_at(username, peer, unix_secs())
     }
 
     /// Records that `username` named `peer` at `learnt_at` (unix seconds); an older
@@ -151,7 +152,7 @@ impl Directory {
 
     /// How many names are trusted now.
     pub fn len(&self) -> Result<usize, DirectoryError> {
-        let oldest = unix_now().saturating_sub(ttl_secs(self.ttl));
+        let oldest = unix_secs().saturating_sub(ttl_secs(self.ttl));
         let count: i64 = self
             .conn()
             .query_row(
@@ -190,13 +191,6 @@ fn normalize(username: &str) -> String {
 
 fn ttl_secs(ttl: Duration) -> i64 {
     i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX)
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use super::layout::{self, LayoutError};
 use super::peers;
 use super::store::{
     Entity, SelfUser, entity_row, load_peer, normalize_username, phone_value, read_extras,
-    read_self_user, read_update_states, store_peer, unix_now, write_self_user, write_update_state,
+    read_self_user, read_update_states, store_peer, write_self_user, write_update_state,
 };
 
 /// How long a write waits for another process (say, Telethon) holding the file.
@@ -281,7 +281,7 @@ impl SessionFile {
                 username,
                 phone,
                 entity.name,
-                entity.date.unwrap_or_else(unix_now)
+                entity.date.unwrap_or_else(tgc_common::clock::unix_secs)
             ],
         )
         .map_err(|e| self.sql(e))?;

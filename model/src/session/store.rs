@@ -5,11 +5,10 @@
 //! only knows the tables: Telethon's `entities` and `update_state`, and our `tgc_self`
 //! and `tgc_peer`.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use grammers_session::types::{ChannelState, PeerId, PeerInfo, UpdateState, UpdatesState};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
+use tgc_common::clock::unix_secs;
 
 use super::peers::{self, PeerExtras};
 
@@ -51,7 +50,7 @@ pub(super) fn write_self_user(
     conn.execute(
         "insert or replace into entities (id, hash, username, phone, name, date)
          values (0, ?1, null, null, null, ?2)",
-        params![user_id, unix_now()],
+        params![user_id, unix_secs()],
     )?;
     Ok(())
 }
@@ -142,7 +141,7 @@ pub(super) fn store_peer(conn: &Connection, marked: i64, peer: &PeerInfo) -> rus
         conn.execute(
             "insert into entities (id, hash, date) values (?1, ?2, ?3)
              on conflict(id) do update set hash = excluded.hash, date = excluded.date",
-            params![marked, hash, unix_now()],
+            params![marked, hash, unix_secs()],
         )?;
     }
     let extras = PeerExtras::of(peer);
@@ -206,7 +205,10 @@ pub(super) fn write_update_state(conn: &Connection, update: UpdateState) -> rusq
                 params![state.pts, state.qts, state.date, state.seq],
             )?;
             for channel in state.channels {
-                conn.execute(UPSERT_CHANNEL, params![channel.id, channel.pts, unix_now()])?;
+                conn.execute(
+                    UPSERT_CHANNEL,
+                    params![channel.id, channel.pts, unix_secs()],
+                )?;
             }
         }
         UpdateState::Primary { pts, date, seq } => {
@@ -224,7 +226,7 @@ pub(super) fn write_update_state(conn: &Connection, update: UpdateState) -> rusq
             )?;
         }
         UpdateState::Channel { id, pts } => {
-            conn.execute(UPSERT_CHANNEL, params![id, pts, unix_now()])?;
+            conn.execute(UPSERT_CHANNEL, params![id, pts, unix_secs()])?;
         }
     }
     Ok(())
@@ -276,11 +278,4 @@ pub(super) fn phone_value(phone: &str) -> Value {
 
 pub(super) fn normalize_username(username: &str) -> String {
     username.trim().trim_start_matches('@').to_lowercase()
-}
-
-pub(super) fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
 }

@@ -17,9 +17,9 @@ use hyper::header::{CONTENT_TYPE, HOST, RETRY_AFTER};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
 
-use super::gateway::unix_ms;
 use super::route::API_PREFIX;
 use crate::cryptor::{Cryptor, EnvelopeError};
+use tgc_common::clock::unix_ms;
 
 // The types of this client's signatures, for callers without hyper or serde_json of their own.
 pub use hyper::Method;

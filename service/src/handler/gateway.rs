@@ -7,7 +7,7 @@
 //! caller without a key learns nothing but "no". Every reply is counted in [`Metrics`].
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
@@ -15,6 +15,7 @@ use hyper::body::Body;
 use hyper::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::Value;
+use tgc_common::clock::unix_ms;
 use tgc_common::config::ServerSettings;
 use tgc_model::teleclient::TeleClients;
 use tokio::sync::Semaphore;
@@ -311,13 +312,4 @@ fn empty(status: StatusCode) -> Response<ResponseBody> {
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = status;
     response
-}
-
-/// Now, in unix milliseconds (the envelope's clock).
-pub fn unix_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| {
-            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-        })
 }
