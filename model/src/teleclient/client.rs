@@ -80,10 +80,18 @@ impl ClientConfig {
                 io_errors_as_flood_of: Some(Duration::from_millis(100)),
             }),
             proxy_url: self.proxy.as_ref().map(|url| url.expose().clone()),
+            // grammers drops update batches past this bound without a word, and one container
+            // can carry more than its default of 100: a dropped tail would only resurface with
+            // the chat's next update ("events go silent").
+            updates_channel_capacity: UPDATES_CHANNEL_CAPACITY,
             ..Default::default()
         }
     }
 }
+
+/// How many update batches may wait for the account's consumer before grammers drops them.
+const UPDATES_CHANNEL_CAPACITY: std::num::NonZeroUsize =
+    std::num::NonZeroUsize::new(100_000).unwrap();
 
 /// The mutable bookkeeping of one account.
 #[derive(Debug)]
