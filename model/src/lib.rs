@@ -7,5 +7,6 @@
 //! builds on it, and it builds only on `tgc-common`.
 
 pub mod directory;
+pub mod joinmap;
 pub mod session;
 pub mod teleclient;

@@ -1,0 +1,202 @@
+//! How fast the publisher gets events to RabbitMQ, beside what lapin alone does on the same
+//! broker in the same run, and how long a live message takes from Telegram to a consumer.
+//!
+//! 1. lapin alone: persistent publishes in batches of 512, `wait_for_confirms` per batch.
+//! 2. The publisher: events written to the outbox (SQLite), drained with confirms, removed
+//!    on confirm: the whole lossless path, minus Telegram.
+//! 3. Update-to-consumer latency at 1,000 events/s: telesim posts to a channel two accounts
+//!    are in; the time from the post to the consumer receiving the event, p50 and p99.
+//!
+//! Needs RabbitMQ on 127.0.0.1:5672 (`./test.sh` starts it). `cargo bench -p tgc-service
+//! --bench publish`; `TGC_BENCH_EVENTS` sets the event count of 1 and 2 (default 20,000).
+
+#[path = "../tests/subscriptions_support/mod.rs"]
+mod support;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use support::{JOINED, Setup, amqp_url, exchange};
+use tgc_model::directory::Directory;
+use tgc_model::teleclient::TeleClients;
+use tgc_service::publisher::lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use tgc_service::publisher::lapin::{BasicProperties, Connection, ConnectionProperties};
+use tgc_service::publisher::{Event, EventKind, Publisher, Tail, declare_exchange};
+use tokio_util::sync::CancellationToken;
+
+const BATCH: usize = 512;
+const LATENCY_RATE: u64 = 1_000;
+const LATENCY_EVENTS: usize = 3_000;
+
+fn main() {
+    let events: usize = std::env::var("TGC_BENCH_EVENTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20_000);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let lapin_rate = lapin_batched(events).await;
+        let ours = publisher_rate(events).await;
+        println!("publish with confirms, {events} persistent events of ~300 bytes:");
+        println!("  lapin alone, batches of {BATCH}: {lapin_rate:>9.0} events/s");
+        println!(
+            "  publisher (outbox + confirms): {ours:>9.0} events/s ({:.0}% of lapin alone)",
+            100.0 * ours / lapin_rate
+        );
+        let (p50, p99) = latency().await;
+        println!(
+            "update-to-consumer latency at {LATENCY_RATE} events/s ({LATENCY_EVENTS} events): \
+             p50 {p50:?}, p99 {p99:?}"
+        );
+    });
+}
+
+fn body(i: usize) -> Vec<u8> {
+    format!(
+        "{{\"schema\":1,\"type\":\"message\",\"id\":{i},\"text\":\"{}\"}}",
+        "x".repeat(250)
+    )
+    .into_bytes()
+}
+
+/// Events/s of lapin alone on this broker: publish a batch, wait for its confirms.
+async fn lapin_batched(events: usize) -> f64 {
+    let exchange = exchange("bench_lapin");
+    let mut tail = Tail::connect(&amqp_url(), &exchange, None)
+        .await
+        .expect("RabbitMQ on 127.0.0.1:5672 (run ./test.sh to start it)");
+    let consumer = tokio::spawn(async move {
+        for _ in 0..events {
+            tail.next().await.expect("open").expect("a delivery");
+        }
+        tail.close().await;
+    });
+    let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
+        .await
+        .expect("a connection");
+    let channel = connection.create_channel().await.expect("a channel");
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .expect("confirms");
+    declare_exchange(&channel, &exchange)
+        .await
+        .expect("the exchange");
+    let started = Instant::now();
+    for start in (0..events).step_by(BATCH) {
+        for i in start..(start + BATCH).min(events) {
+            channel
+                .basic_publish(
+                    exchange.as_str().into(),
+                    "message.new.-1".into(),
+                    BasicPublishOptions::default(),
+                    &body(i),
+                    BasicProperties::default()
+                        .with_delivery_mode(2)
+                        .with_content_type("application/json".into())
+                        .with_message_id(format!("-1:{i}:new:0").into()),
+                )
+                .await
+                .expect("published");
+        }
+        channel.wait_for_confirms().await.expect("confirmed");
+    }
+    let rate = events as f64 / started.elapsed().as_secs_f64();
+    consumer.await.expect("the consumer");
+    let _ = connection.close(200, "done".into()).await;
+    support::delete_exchange(&exchange).await;
+    rate
+}
+
+/// Events/s through the outbox and the drainer, from the first write to the last confirm.
+async fn publisher_rate(events: usize) -> f64 {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let exchange = exchange("bench_publisher");
+    let mut tail = Tail::connect(&amqp_url(), &exchange, None)
+        .await
+        .expect("a consumer");
+    let consumer = tokio::spawn(async move {
+        for _ in 0..events {
+            tail.next().await.expect("open").expect("a delivery");
+        }
+        tail.close().await;
+    });
+    let directory = Directory::open_in(dir.path(), Duration::from_secs(3600)).expect("a directory");
+    let (pool, _) = TeleClients::connect(Vec::new(), directory, &support::client_config()).await;
+    let mut config = Setup::config_for(dir.path(), &exchange, &amqp_url());
+    config.catch_up = false;
+    let handle = Publisher::start_with(config, Arc::new(pool), CancellationToken::new())
+        .await
+        .expect("the publisher");
+    let mut published = handle.published();
+    let outbox = Arc::clone(handle.outbox());
+    let started = Instant::now();
+    for i in 0..events {
+        let event = Event {
+            kind: EventKind::New,
+            chat_id: -1,
+            message_id: i as i32,
+            edit_date: 0,
+            body: body(i),
+        };
+        outbox.enqueue(&event).expect("enqueued");
+        if i % BATCH == 0 {
+            // Let the drainer run alongside the writer, as it does behind live streams.
+            tokio::task::yield_now().await;
+        }
+    }
+    published
+        .wait_for(|n| *n >= events as u64)
+        .await
+        .expect("the publisher runs");
+    let rate = events as f64 / started.elapsed().as_secs_f64();
+    consumer.await.expect("the consumer");
+    handle.shutdown().await;
+    support::delete_exchange(&exchange).await;
+    rate
+}
+
+/// p50 and p99 of post-to-consumer time at a steady 1,000 posts/s.
+async fn latency() -> (Duration, Duration) {
+    let setup = Setup::new("bench_latency").await;
+    let mut tail = setup.tail().await;
+    let (_pool, handle) = setup.publisher(&amqp_url()).await;
+    let consumer = tokio::spawn(async move {
+        let mut arrivals = HashMap::new();
+        while arrivals.len() < LATENCY_EVENTS {
+            let event = tail.next().await.expect("open").expect("a delivery");
+            let body: serde_json::Value = serde_json::from_slice(&event.body).expect("JSON");
+            let id = body["id"].as_i64().expect("an id") as i32;
+            arrivals.entry(id).or_insert_with(Instant::now);
+        }
+        tail.close().await;
+        arrivals
+    });
+    let mut ticks = tokio::time::interval(Duration::from_micros(1_000_000 / LATENCY_RATE));
+    let mut posted = HashMap::new();
+    for i in 0..LATENCY_EVENTS {
+        ticks.tick().await;
+        let at = Instant::now();
+        let id = setup
+            .sim
+            .telegram
+            .post_message(JOINED, telesim::api::NewMessage::text(format!("tick {i}")))
+            .expect("posted");
+        posted.insert(id, at);
+    }
+    let arrivals = consumer.await.expect("the consumer");
+    handle.shutdown().await;
+    support::delete_exchange(&setup.exchange).await;
+    let mut latencies: Vec<Duration> = posted
+        .iter()
+        .filter_map(|(id, at)| arrivals.get(id).map(|arrived| arrived.duration_since(*at)))
+        .collect();
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    (at(0.50), at(0.99))
+}

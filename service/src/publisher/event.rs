@@ -1,0 +1,265 @@
+//! [`Event`]: one publishable change of one message, and how it is named on the wire.
+//!
+//! Consumers must be able to drop redeliveries (an outbox replays what was not confirmed,
+//! a restart catches up on updates that may have been published already), so every event
+//! carries an id that is a pure function of what happened, never of when or by which
+//! account it was seen: chat, message, kind and, for edits, the edit date. The same id is
+//! the de-duplication key across accounts: a chat joined by two accounts yields two
+//! identical updates, one event.
+//!
+//! A new or edited message is published as the parser's JSON (the schema of the HTTP API,
+//! `schema/message.v1.json`); a deletion, which Telegram reports by id only, as a small
+//! object naming the chat and the message.
+
+use serde_json::json;
+use tgc_model::teleclient::tl;
+
+use crate::parser::{ParseContext, SCHEMA_VERSION, marked_id, parse_message};
+
+/// What happened to the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    New,
+    Edit,
+    Delete,
+}
+
+impl EventKind {
+    /// The word used in routing keys and event ids.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::New => "new",
+            EventKind::Edit => "edit",
+            EventKind::Delete => "delete",
+        }
+    }
+}
+
+/// One change of one message, ready for the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub kind: EventKind,
+    /// The chat's marked (Bot API) id, as the schema's `chat.id`.
+    pub chat_id: i64,
+    pub message_id: i32,
+    /// The message's edit date for edits (0 otherwise): a second edit is a second event.
+    pub edit_date: i32,
+    /// The JSON published.
+    pub body: Vec<u8>,
+}
+
+/// What names a change before its message is parsed: enough to skip parsing (and handing
+/// its media to the pipeline) when the event is a duplicate or its chat is not joined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventKey {
+    pub kind: EventKind,
+    pub chat_id: i64,
+    pub message_id: i32,
+    pub edit_date: i32,
+}
+
+impl EventKey {
+    /// The key of a new or edited message, or None for a message without a chat (an empty
+    /// message Telegram sent without its peer).
+    pub fn of_message(kind: EventKind, message: &tl::enums::Message) -> Option<EventKey> {
+        let (peer, id, edit_date) = match message {
+            tl::enums::Message::Message(m) => (&m.peer_id, m.id, m.edit_date),
+            tl::enums::Message::Service(m) => (&m.peer_id, m.id, None),
+            tl::enums::Message::Empty(m) => (m.peer_id.as_ref()?, m.id, None),
+        };
+        Some(EventKey {
+            kind,
+            chat_id: marked_id(peer)?,
+            message_id: id,
+            edit_date: match kind {
+                EventKind::Edit => edit_date.unwrap_or(0),
+                _ => 0,
+            },
+        })
+    }
+
+    /// The AMQP `message_id`: `<chat_id>:<message_id>:<kind>:<edit_date>`.
+    pub fn id(&self) -> String {
+        format!(
+            "{}:{}:{}:{}",
+            self.chat_id,
+            self.message_id,
+            self.kind.as_str(),
+            self.edit_date
+        )
+    }
+}
+
+impl Event {
+    /// The event for a new or edited message, or None for a message without a chat.
+    pub fn of_message(
+        kind: EventKind,
+        message: &tl::enums::Message,
+        ctx: &ParseContext,
+    ) -> Option<Event> {
+        Some(Event::parsed(
+            EventKey::of_message(kind, message)?,
+            message,
+            ctx,
+        ))
+    }
+
+    /// The event for a message whose key is known.
+    pub fn parsed(key: EventKey, message: &tl::enums::Message, ctx: &ParseContext) -> Event {
+        let body = serde_json::to_vec(&parse_message(message, ctx))
+            // A `serde_json::Value` always serializes; this branch only keeps the type honest.
+            .unwrap_or_else(|_| b"{}".to_vec());
+        Event {
+            kind: key.kind,
+            chat_id: key.chat_id,
+            message_id: key.message_id,
+            edit_date: key.edit_date,
+            body,
+        }
+    }
+
+    /// The event for a deleted message.
+    pub fn deleted(chat_id: i64, message_id: i32, account: i64) -> Event {
+        let body = json!({
+            "schema": SCHEMA_VERSION,
+            "event": "delete",
+            "chat_id": chat_id,
+            "id": message_id,
+            "account": account,
+        });
+        Event {
+            kind: EventKind::Delete,
+            chat_id,
+            message_id,
+            edit_date: 0,
+            body: body.to_string().into_bytes(),
+        }
+    }
+
+    pub fn key(&self) -> EventKey {
+        EventKey {
+            kind: self.kind,
+            chat_id: self.chat_id,
+            message_id: self.message_id,
+            edit_date: self.edit_date,
+        }
+    }
+
+    /// The AMQP `message_id`: `<chat_id>:<message_id>:<kind>:<edit_date>`.
+    pub fn id(&self) -> String {
+        self.key().id()
+    }
+
+    /// `message.<kind>.<chat_id>`.
+    pub fn routing_key(&self) -> String {
+        format!("message.{}.{}", self.kind.as_str(), self.chat_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn channel_message(id: i32, edit_date: Option<i32>) -> tl::enums::Message {
+        tl::enums::Message::Message(tl::types::Message {
+            out: false,
+            mentioned: false,
+            media_unread: false,
+            silent: false,
+            post: true,
+            from_scheduled: false,
+            legacy: false,
+            edit_hide: false,
+            pinned: false,
+            noforwards: false,
+            invert_media: false,
+            offline: false,
+            video_processing_pending: false,
+            paid_suggested_post_stars: false,
+            paid_suggested_post_ton: false,
+            id,
+            from_id: None,
+            from_boosts_applied: None,
+            from_rank: None,
+            peer_id: tl::enums::Peer::Channel(tl::types::PeerChannel {
+                channel_id: 100_001,
+            }),
+            saved_peer_id: None,
+            fwd_from: None,
+            via_bot_id: None,
+            via_business_bot_id: None,
+            guestchat_via_from: None,
+            reply_to: None,
+            date: 1_700_000_000,
+            message: "hello".into(),
+            media: None,
+            reply_markup: None,
+            entities: None,
+            views: Some(1),
+            forwards: None,
+            replies: None,
+            edit_date,
+            post_author: None,
+            grouped_id: None,
+            reactions: None,
+            restriction_reason: None,
+            ttl_period: None,
+            quick_reply_shortcut_id: None,
+            effect: None,
+            factcheck: None,
+            report_delivery_until_date: None,
+            paid_message_stars: None,
+            suggested_post: None,
+            schedule_repeat_period: None,
+            summary_from_language: None,
+            rich_message: None,
+        })
+    }
+
+    #[test]
+    fn a_new_message_is_named_by_chat_message_and_kind() {
+        let ctx = ParseContext::new(1001);
+        let event = Event::of_message(EventKind::New, &channel_message(7, None), &ctx).unwrap();
+        assert_eq!(event.chat_id, -1_000_000_100_001);
+        assert_eq!(event.id(), "-1000000100001:7:new:0");
+        assert_eq!(event.routing_key(), "message.new.-1000000100001");
+        let body: serde_json::Value = serde_json::from_slice(&event.body).unwrap();
+        assert_eq!(body["id"], 7);
+        assert_eq!(body["schema"], SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn each_edit_is_its_own_event_and_the_same_edit_is_the_same_event() {
+        let ctx = ParseContext::new(1001);
+        let first =
+            Event::of_message(EventKind::Edit, &channel_message(7, Some(10)), &ctx).unwrap();
+        let again =
+            Event::of_message(EventKind::Edit, &channel_message(7, Some(10)), &ctx).unwrap();
+        let second =
+            Event::of_message(EventKind::Edit, &channel_message(7, Some(11)), &ctx).unwrap();
+        assert_eq!(first.id(), "-1000000100001:7:edit:10");
+        assert_eq!(first.id(), again.id());
+        assert_ne!(first.id(), second.id());
+        assert_eq!(first.routing_key(), "message.edit.-1000000100001");
+    }
+
+    #[test]
+    fn a_deletion_names_its_chat_and_message() {
+        let event = Event::deleted(-1_000_000_100_001, 9, 1001);
+        assert_eq!(event.id(), "-1000000100001:9:delete:0");
+        assert_eq!(event.routing_key(), "message.delete.-1000000100001");
+        let body: serde_json::Value = serde_json::from_slice(&event.body).unwrap();
+        assert_eq!(body["event"], "delete");
+        assert_eq!(body["id"], 9);
+        assert_eq!(body["chat_id"], -1_000_000_100_001i64);
+    }
+
+    #[test]
+    fn an_empty_message_without_a_peer_is_no_event() {
+        let empty = tl::enums::Message::Empty(tl::types::MessageEmpty {
+            id: 3,
+            peer_id: None,
+        });
+        assert!(Event::of_message(EventKind::New, &empty, &ParseContext::new(1)).is_none());
+    }
+}

@@ -1,0 +1,254 @@
+//! The broker link: one AMQP connection and channel in confirm mode, and the drainer that
+//! moves events from the outbox to RabbitMQ in order.
+//!
+//! The drainer takes the oldest events in batches, publishes the whole batch (persistent,
+//! `application/json`, `message_id` = the event id) and then waits for the confirms in
+//! order; only the confirmed prefix leaves the outbox. Batching keeps many publishes in
+//! flight (a confirm round trip per message would cap the rate at one per RTT); waiting
+//! for the prefix keeps the order: after a nack or a broken link the rest of the batch is
+//! sent again, after the events before it, carrying the same ids. Any failure of the link
+//! drops it and the drainer reconnects with capped exponential backoff; the outbox holds
+//! everything meanwhile.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
+use tokio_util::sync::CancellationToken;
+
+use super::outbox::{Outbox, Pending};
+use super::stats::Stats;
+
+/// Events published before their confirms are awaited.
+const BATCH: usize = 512;
+
+/// A confirm that takes longer than this means the link is dead even if no error says so.
+const CONFIRM_GUARD: Duration = Duration::from_secs(30);
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// An open channel in confirm mode, with the exchange declared.
+pub struct BrokerLink {
+    connection: Connection,
+    channel: Channel,
+    exchange: String,
+}
+
+impl BrokerLink {
+    /// Connects, opens a channel, turns on publisher confirms and declares the durable
+    /// topic exchange.
+    pub async fn open(url: &str, exchange: &str) -> Result<BrokerLink, lapin::Error> {
+        let connection = Connection::connect(url, ConnectionProperties::default()).await?;
+        let channel = connection.create_channel().await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        declare_exchange(&channel, exchange).await?;
+        Ok(BrokerLink {
+            connection,
+            channel,
+            exchange: exchange.to_owned(),
+        })
+    }
+
+    /// Publishes `batch` in order and returns how many of its first events RabbitMQ
+    /// confirmed: all of them unless it nacked one. A broken link is an error that still
+    /// says how many were confirmed before it broke, so they are not sent twice.
+    pub async fn publish(&self, batch: &[Pending]) -> Result<usize, LinkFailure> {
+        let mut confirms = Vec::with_capacity(batch.len());
+        for event in batch {
+            let properties = BasicProperties::default()
+                .with_delivery_mode(2)
+                .with_content_type("application/json".into())
+                .with_message_id(event.event_id.as_str().into());
+            let published = self
+                .channel
+                .basic_publish(
+                    self.exchange.as_str().into(),
+                    event.routing_key.as_str().into(),
+                    BasicPublishOptions::default(),
+                    &event.body,
+                    properties,
+                )
+                .await;
+            match published {
+                Ok(confirm) => confirms.push(confirm),
+                // Publishes already sent may still be confirmed: wait for those first.
+                Err(error) => return Err(settle(confirms, error).await),
+            }
+        }
+        let mut confirmed = 0;
+        for confirm in confirms {
+            let confirmation = match tokio::time::timeout(CONFIRM_GUARD, confirm).await {
+                Ok(Ok(confirmation)) => confirmation,
+                Ok(Err(error)) => return Err(LinkFailure { confirmed, error }),
+                Err(_) => {
+                    return Err(LinkFailure {
+                        confirmed,
+                        error: confirm_timeout(),
+                    });
+                }
+            };
+            if !confirmation.is_ack() {
+                break;
+            }
+            confirmed += 1;
+        }
+        Ok(confirmed)
+    }
+
+    /// Closes the channel and the connection politely.
+    pub async fn close(self) {
+        let _ = self.channel.close(200, "shutting down".into()).await;
+        let _ = self.connection.close(200, "shutting down".into()).await;
+    }
+}
+
+/// The link broke while publishing a batch, after its first `confirmed` events were
+/// confirmed.
+#[derive(Debug)]
+pub struct LinkFailure {
+    pub confirmed: usize,
+    pub error: lapin::Error,
+}
+
+impl std::fmt::Display for LinkFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (after {} confirmed)", self.error, self.confirmed)
+    }
+}
+
+impl std::error::Error for LinkFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+/// How many of the publishes already sent were confirmed, once publishing itself failed.
+async fn settle(confirms: Vec<lapin::PublisherConfirm>, error: lapin::Error) -> LinkFailure {
+    let mut confirmed = 0;
+    for confirm in confirms {
+        match tokio::time::timeout(CONFIRM_GUARD, confirm).await {
+            Ok(Ok(confirmation)) if confirmation.is_ack() => confirmed += 1,
+            _ => break,
+        }
+    }
+    LinkFailure { confirmed, error }
+}
+
+fn confirm_timeout() -> lapin::Error {
+    lapin::Error::from(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!("no publisher confirm within {CONFIRM_GUARD:?}"),
+    ))
+}
+
+/// Declares `exchange` as a durable topic exchange (idempotent; consumers may declare it
+/// too, with the same arguments).
+pub async fn declare_exchange(channel: &Channel, exchange: &str) -> Result<(), lapin::Error> {
+    channel
+        .exchange_declare(
+            exchange.into(),
+            ExchangeKind::Topic,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..ExchangeDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+}
+
+/// Moves events from the outbox to the broker until `shutdown`, then closes the link.
+/// What is not confirmed by then stays in the outbox for the next start.
+pub async fn drain(
+    url: String,
+    exchange: String,
+    outbox: Arc<Outbox>,
+    stats: Arc<Stats>,
+    shutdown: CancellationToken,
+) {
+    let masked = super::mask_url(&url);
+    let mut link: Option<BrokerLink> = None;
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        if shutdown.is_cancelled() {
+            break;
+        }
+        let current = match link.take() {
+            Some(link) => link,
+            None => match BrokerLink::open(&url, &exchange).await {
+                Ok(opened) => {
+                    tracing::info!(url = %masked, exchange, backlog = outbox.len(), "RabbitMQ link up");
+                    stats.set_link_up(true);
+                    backoff = FIRST_BACKOFF;
+                    opened
+                }
+                Err(error) => {
+                    tracing::warn!(url = %masked, %error, retry_in = ?backoff, "RabbitMQ unreachable; events wait in the outbox");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    continue;
+                }
+            },
+        };
+        let batch = match outbox.oldest(BATCH) {
+            Ok(batch) => batch,
+            Err(error) => {
+                tracing::error!(%error, "reading the outbox failed");
+                link = Some(current);
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(MAX_BACKOFF) => {}
+                }
+                continue;
+            }
+        };
+        if batch.is_empty() {
+            link = Some(current);
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = outbox.added() => {}
+            }
+            continue;
+        }
+        let (confirmed, failure) = match current.publish(&batch).await {
+            Ok(confirmed) => (confirmed, None),
+            Err(failure) => (failure.confirmed, Some(failure.error)),
+        };
+        let seqs: Vec<i64> = batch[..confirmed].iter().map(|p| p.seq).collect();
+        if let Err(error) = outbox.remove(&seqs) {
+            // They are published; they will be published again, with the same ids.
+            tracing::error!(%error, "removing confirmed events from the outbox failed");
+        }
+        stats.published(confirmed as u64);
+        if let Some(error) = failure {
+            tracing::warn!(url = %masked, %error, "RabbitMQ link lost; reconnecting");
+            stats.set_link_up(false);
+            // The connection is broken; dropping it only tidies up what is left.
+            drop(current);
+            continue;
+        }
+        if confirmed < batch.len() {
+            tracing::warn!(event = %batch[confirmed].event_id, "RabbitMQ refused an event (nack); retrying");
+            link = Some(current);
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+            continue;
+        }
+        link = Some(current);
+    }
+    if let Some(link) = link {
+        stats.set_link_up(false);
+        link.close().await;
+    }
+}

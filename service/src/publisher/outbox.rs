@@ -1,0 +1,391 @@
+//! [`Outbox`]: every event is written here before it is published, and removed only when
+//! RabbitMQ has confirmed it.
+//!
+//! That one rule is what makes the stream lossless: a broker outage only makes the outbox
+//! grow, a crash leaves the unconfirmed events on disk, and the drainer sends them again,
+//! oldest first, when it can. It is also where events are de-duplicated: the `seen` table
+//! remembers every event id accepted (in the same transaction as the outbox row), so the
+//! second account to report a message, or a catch-up after a restart replaying what was
+//! already published, adds nothing.
+//!
+//! The outbox is bounded (`rabbitmq.outbox_max_events`): past the cap new events are
+//! refused and logged as errors (the gateway must not fill the disk while the broker is
+//! away for days), and a warning is logged when it passes nine tenths of the cap. SQLite in
+//! WAL mode with `synchronous = normal`: a committed event survives a killed process.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use tgc_common::clock::unix_secs;
+
+use rusqlite::{Connection, params};
+use tokio::sync::Notify;
+
+use super::error::OutboxError;
+use super::event::Event;
+
+/// The file name inside `data.dir`.
+pub const FILE_NAME: &str = "outbox.sqlite";
+
+/// How long an event id is remembered for de-duplication. Catch-up after downtime and a
+/// second account's copy both arrive well within it.
+const SEEN_FOR: Duration = Duration::from_secs(3 * 24 * 3600);
+
+/// Old `seen` rows are pruned once every this many accepted events.
+const PRUNE_EVERY: u64 = 10_000;
+
+/// What became of an event handed to [`Outbox::enqueue`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enqueued {
+    /// Stored; it will be published.
+    Added,
+    /// Its id was seen before (another account, or a replay): nothing to do.
+    Duplicate,
+    /// The outbox is at its cap: the event was refused.
+    Full,
+}
+
+/// An event waiting for its confirm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// Position in the outbox; publishing follows it.
+    pub seq: i64,
+    pub event_id: String,
+    pub routing_key: String,
+    pub body: Vec<u8>,
+}
+
+/// The persisted outbox.
+pub struct Outbox {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+    max_events: u64,
+    len: AtomicU64,
+    accepted: AtomicU64,
+    near_cap: AtomicBool,
+    added: Notify,
+}
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox")
+            .field("path", &self.path)
+            .field("len", &self.len())
+            .field("max_events", &self.max_events)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Outbox {
+    /// Opens (creating if needed) `data_dir/outbox.sqlite`, holding at most `max_events`.
+    pub fn open_in(data_dir: &Path, max_events: u64) -> Result<Outbox, OutboxError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| OutboxError::CreateDir {
+            path: data_dir.to_owned(),
+            source,
+        })?;
+        Outbox::open(&data_dir.join(FILE_NAME), max_events)
+    }
+
+    /// Opens (creating if needed) the outbox at `path`.
+    pub fn open(path: &Path, max_events: u64) -> Result<Outbox, OutboxError> {
+        let sql = |source| OutboxError::Sql {
+            path: path.to_owned(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(sql)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
+        conn.execute_batch(
+            "pragma journal_mode = wal;
+             pragma synchronous = normal;
+             create table if not exists outbox (
+                 seq integer primary key autoincrement,
+                 event_id text not null,
+                 routing_key text not null,
+                 body blob not null,
+                 created_at integer not null
+             );
+             create table if not exists seen (
+                 event_id text primary key,
+                 seen_at integer not null
+             );
+             create index if not exists seen_by_age on seen (seen_at);",
+        )
+        .map_err(sql)?;
+        let len: i64 = conn
+            .query_row("select count(*) from outbox", [], |row| row.get(0))
+            .map_err(sql)?;
+        let outbox = Outbox {
+            path: path.to_owned(),
+            conn: Mutex::new(conn),
+            max_events: max_events.max(1),
+            len: AtomicU64::new(len as u64),
+            accepted: AtomicU64::new(0),
+            near_cap: AtomicBool::new(false),
+            added: Notify::new(),
+        };
+        if len > 0 {
+            tracing::info!(events = len, path = %path.display(), "outbox holds unconfirmed events from before: they are sent first");
+        }
+        Ok(outbox)
+    }
+
+    /// Stores `event` unless its id was seen before or the outbox is full.
+    pub fn enqueue(&self, event: &Event) -> Result<Enqueued, OutboxError> {
+        if self.len() >= self.max_events {
+            tracing::error!(
+                max_events = self.max_events,
+                event = %event.id(),
+                "outbox full (rabbitmq.outbox_max_events): event dropped; is RabbitMQ down?"
+            );
+            return Ok(Enqueued::Full);
+        }
+        let id = event.id();
+        let now = unix_secs();
+        {
+            let mut conn = self.conn();
+            let tx = conn.transaction().map_err(|e| self.sql(e))?;
+            let fresh = tx
+                .execute(
+                    "insert or ignore into seen (event_id, seen_at) values (?1, ?2)",
+                    params![id, now],
+                )
+                .map_err(|e| self.sql(e))?;
+            if fresh == 0 {
+                return Ok(Enqueued::Duplicate);
+            }
+            tx.execute(
+                "insert into outbox (event_id, routing_key, body, created_at)
+                 values (?1, ?2, ?3, ?4)",
+                params![id, event.routing_key(), event.body, now],
+            )
+            .map_err(|e| self.sql(e))?;
+            tx.commit().map_err(|e| self.sql(e))?;
+        }
+        let len = self.len.fetch_add(1, Ordering::Relaxed) + 1;
+        self.watch_cap(len);
+        if self.accepted.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
+            self.prune_seen(now)?;
+        }
+        self.added.notify_one();
+        Ok(Enqueued::Added)
+    }
+
+    /// Whether an event with this id was accepted before (it may be skipped unparsed).
+    pub fn has_seen(&self, event_id: &str) -> Result<bool, OutboxError> {
+        let conn = self.conn();
+        let mut statement = conn
+            .prepare_cached("select 1 from seen where event_id = ?1")
+            .map_err(|e| self.sql(e))?;
+        statement.exists([event_id]).map_err(|e| self.sql(e))
+    }
+
+    /// Up to `limit` events, oldest first.
+    pub fn oldest(&self, limit: usize) -> Result<Vec<Pending>, OutboxError> {
+        let conn = self.conn();
+        let mut statement = conn
+            .prepare_cached(
+                "select seq, event_id, routing_key, body from outbox order by seq limit ?1",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = statement
+            .query_map([limit as i64], |row| {
+                Ok(Pending {
+                    seq: row.get(0)?,
+                    event_id: row.get(1)?,
+                    routing_key: row.get(2)?,
+                    body: row.get(3)?,
+                })
+            })
+            .map_err(|e| self.sql(e))?;
+        rows.map(|row| row.map_err(|e| self.sql(e))).collect()
+    }
+
+    /// Removes confirmed events.
+    pub fn remove(&self, seqs: &[i64]) -> Result<(), OutboxError> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        let removed = {
+            let mut conn = self.conn();
+            let tx = conn.transaction().map_err(|e| self.sql(e))?;
+            let mut removed = 0;
+            {
+                let mut statement = tx
+                    .prepare_cached("delete from outbox where seq = ?1")
+                    .map_err(|e| self.sql(e))?;
+                for seq in seqs {
+                    removed += statement.execute([seq]).map_err(|e| self.sql(e))?;
+                }
+            }
+            tx.commit().map_err(|e| self.sql(e))?;
+            removed as u64
+        };
+        let len = self
+            .len
+            .fetch_sub(removed.min(self.len()), Ordering::Relaxed)
+            .saturating_sub(removed);
+        self.watch_cap(len);
+        Ok(())
+    }
+
+    /// Events waiting for a confirm.
+    pub fn len(&self) -> u64 {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn max_events(&self) -> u64 {
+        self.max_events
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Resolves once an event is added after the last call (or at once if one was added
+    /// since): the drainer sleeps on it when the outbox is empty.
+    pub async fn added(&self) {
+        self.added.notified().await;
+    }
+
+    /// Logs once when the outbox passes nine tenths of its cap, and once when it is back
+    /// under half.
+    fn watch_cap(&self, len: u64) {
+        let high = self.max_events - self.max_events / 10;
+        if len >= high && !self.near_cap.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                events = len,
+                max_events = self.max_events,
+                "outbox near its cap: RabbitMQ is not confirming; new events will be dropped at the cap"
+            );
+        } else if len <= self.max_events / 2 && self.near_cap.swap(false, Ordering::Relaxed) {
+            tracing::info!(events = len, "outbox back under half its cap");
+        }
+    }
+
+    fn prune_seen(&self, now: i64) -> Result<(), OutboxError> {
+        let oldest = now.saturating_sub(SEEN_FOR.as_secs() as i64);
+        self.conn()
+            .execute("delete from seen where seen_at < ?1", [oldest])
+            .map_err(|e| self.sql(e))?;
+        Ok(())
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // Every write is one transaction, so a poisoned lock leaves nothing half-done.
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn sql(&self, source: rusqlite::Error) -> OutboxError {
+        OutboxError::Sql {
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::publisher::event::EventKind;
+
+    fn event(message_id: i32) -> Event {
+        Event {
+            kind: EventKind::New,
+            chat_id: -1_000_000_000_042,
+            message_id,
+            edit_date: 0,
+            body: format!("{{\"id\":{message_id}}}").into_bytes(),
+        }
+    }
+
+    #[test]
+    fn events_come_out_in_order_and_leave_only_when_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::open_in(dir.path(), 100).unwrap();
+        for id in 1..=5 {
+            assert_eq!(outbox.enqueue(&event(id)).unwrap(), Enqueued::Added);
+        }
+        let first = outbox.oldest(3).unwrap();
+        let ids: Vec<&str> = first.iter().map(|p| p.event_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "-1000000000042:1:new:0",
+                "-1000000000042:2:new:0",
+                "-1000000000042:3:new:0"
+            ]
+        );
+        assert_eq!(first[0].routing_key, "message.new.-1000000000042");
+        assert_eq!(first[0].body, b"{\"id\":1}");
+        outbox
+            .remove(&first.iter().map(|p| p.seq).collect::<Vec<_>>())
+            .unwrap();
+        assert_eq!(outbox.len(), 2);
+        let rest = outbox.oldest(10).unwrap();
+        assert_eq!(rest.len(), 2);
+        assert_eq!(rest[0].event_id, "-1000000000042:4:new:0");
+    }
+
+    #[test]
+    fn a_seen_event_is_a_duplicate_even_after_it_was_confirmed_and_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::open_in(dir.path(), 100).unwrap();
+        assert!(!outbox.has_seen(&event(1).id()).unwrap());
+        assert_eq!(outbox.enqueue(&event(1)).unwrap(), Enqueued::Added);
+        assert!(outbox.has_seen(&event(1).id()).unwrap());
+        assert_eq!(outbox.enqueue(&event(1)).unwrap(), Enqueued::Duplicate);
+        let pending = outbox.oldest(10).unwrap();
+        outbox.remove(&[pending[0].seq]).unwrap();
+        drop(outbox);
+        let outbox = Outbox::open_in(dir.path(), 100).unwrap();
+        assert_eq!(outbox.enqueue(&event(1)).unwrap(), Enqueued::Duplicate);
+        assert!(outbox.is_empty());
+    }
+
+    #[test]
+    fn unconfirmed_events_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::open_in(dir.path(), 100).unwrap();
+        outbox.enqueue(&event(1)).unwrap();
+        outbox.enqueue(&event(2)).unwrap();
+        drop(outbox);
+        let outbox = Outbox::open_in(dir.path(), 100).unwrap();
+        assert_eq!(outbox.len(), 2);
+        let pending = outbox.oldest(10).unwrap();
+        assert_eq!(pending[1].event_id, "-1000000000042:2:new:0");
+    }
+
+    #[test]
+    fn past_its_cap_the_outbox_refuses_events_and_takes_them_again_once_drained() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::open_in(dir.path(), 2).unwrap();
+        assert_eq!(outbox.enqueue(&event(1)).unwrap(), Enqueued::Added);
+        assert_eq!(outbox.enqueue(&event(2)).unwrap(), Enqueued::Added);
+        assert_eq!(outbox.enqueue(&event(3)).unwrap(), Enqueued::Full);
+        let pending = outbox.oldest(1).unwrap();
+        outbox.remove(&[pending[0].seq]).unwrap();
+        // Refused, not remembered: the same event is accepted once there is room.
+        assert_eq!(outbox.enqueue(&event(3)).unwrap(), Enqueued::Added);
+        assert_eq!(outbox.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn adding_an_event_wakes_the_drainer() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = std::sync::Arc::new(Outbox::open_in(dir.path(), 10).unwrap());
+        let waiter = {
+            let outbox = std::sync::Arc::clone(&outbox);
+            tokio::spawn(async move { outbox.added().await })
+        };
+        outbox.enqueue(&event(1)).unwrap();
+        waiter.await.unwrap();
+    }
+}

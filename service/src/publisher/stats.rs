@@ -1,0 +1,97 @@
+//! Counters of the publisher, for `/metrics` and for tests that wait on progress.
+//!
+//! Plain atomics behind one `Arc`: the account streams and the drainer count, readers take
+//! a [`PublisherStats`] snapshot. `watch` channels carry the accepted and published counts
+//! so a test or an operator tool can wait for progress without polling.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use tokio::sync::watch;
+
+/// A snapshot of the publisher's counters, counted since start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PublisherStats {
+    /// Events written to the outbox.
+    pub accepted: u64,
+    /// Events already seen (another account's copy, a replay).
+    pub duplicates: u64,
+    /// Events refused because the outbox was full.
+    pub dropped: u64,
+    /// Updates about chats nobody joined.
+    pub ignored: u64,
+    /// Events RabbitMQ confirmed.
+    pub published: u64,
+    /// Events waiting in the outbox now.
+    pub outbox: u64,
+    /// Whether the broker link is up now.
+    pub link_up: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Stats {
+    accepted: watch::Sender<u64>,
+    duplicates: AtomicU64,
+    dropped: AtomicU64,
+    ignored: AtomicU64,
+    published: watch::Sender<u64>,
+    link_up: AtomicBool,
+}
+
+impl Stats {
+    pub fn new() -> Stats {
+        Stats {
+            accepted: watch::Sender::new(0),
+            duplicates: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            ignored: AtomicU64::new(0),
+            published: watch::Sender::new(0),
+            link_up: AtomicBool::new(false),
+        }
+    }
+
+    pub fn accepted(&self) {
+        self.accepted.send_modify(|total| *total += 1);
+    }
+
+    pub fn duplicate(&self) {
+        self.duplicates.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn dropped(&self) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn ignored(&self) {
+        self.ignored.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn published(&self, count: u64) {
+        if count > 0 {
+            self.published.send_modify(|total| *total += count);
+        }
+    }
+
+    pub fn set_link_up(&self, up: bool) {
+        self.link_up.store(up, Ordering::Relaxed);
+    }
+
+    pub fn subscribe_accepted(&self) -> watch::Receiver<u64> {
+        self.accepted.subscribe()
+    }
+
+    pub fn subscribe_published(&self) -> watch::Receiver<u64> {
+        self.published.subscribe()
+    }
+
+    pub fn snapshot(&self, outbox: u64) -> PublisherStats {
+        PublisherStats {
+            accepted: *self.accepted.borrow(),
+            duplicates: self.duplicates.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            ignored: self.ignored.load(Ordering::Relaxed),
+            published: *self.published.borrow(),
+            outbox,
+            link_up: self.link_up.load(Ordering::Relaxed),
+        }
+    }
+}

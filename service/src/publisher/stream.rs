@@ -1,0 +1,330 @@
+//! One account's update stream: grammers' updates in, events of joined chats into the
+//! outbox, joins and leaves into the join map.
+//!
+//! Each account runs one of these; they all feed one outbox, whose `seen` table makes the
+//! first account to report a change the one that counts (so the union stays in order per
+//! chat: each account sees a chat's changes in order, and the earliest report of each
+//! change wins). grammers' catch-up is on: its update state lives in the session file, so
+//! after downtime it asks Telegram for the difference and what it missed comes through
+//! here like any other update. That state is written back (`sync_update_state`) only
+//! after the events it covers are committed to the outbox: after the first update, then
+//! at most once a second, and on shutdown; a crash in between replays a little, which the
+//! `seen` table absorbs.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use grammers_client::client::UpdateStream;
+use grammers_client::peer::{Peer, PeerMap};
+use grammers_client::sender::UpdatesConfiguration;
+use grammers_client::session::types::PeerId;
+use grammers_client::session::updates::UpdatesLike;
+use tgc_model::joinmap::{JoinHow, JoinMap};
+use tgc_model::teleclient::{AccountId, InvocationError, TeleClient, tl};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::event::{Event, EventKey, EventKind};
+use super::membership::{self, MembershipChange};
+use super::outbox::{Enqueued, Outbox};
+use super::stats::Stats;
+use crate::parser::{MediaHook, ParseContext};
+
+/// Update batches an account may have waiting for its stream (see [`relay`]).
+const UPDATE_BACKLOG: usize = 1 << 20;
+
+/// How often the update state is written back to the session file.
+const SYNC_EVERY: Duration = Duration::from_secs(1);
+
+/// Small groups number messages per account, and their deletions name no chat: the
+/// chats of this many recent messages are remembered to route such deletions.
+const RECENT_IDS: usize = 50_000;
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// What every account's stream shares.
+pub(crate) struct Shared {
+    pub joinmap: Arc<JoinMap>,
+    pub outbox: Arc<Outbox>,
+    pub media: Arc<dyn MediaHook>,
+    pub stats: Arc<Stats>,
+}
+
+/// Takes `account`'s raw updates and starts draining them into a deep queue at once (see
+/// [`relay`]), before the stream itself starts; None if they were taken already.
+pub(crate) fn take_updates(account: &TeleClient) -> Option<mpsc::Receiver<UpdatesLike>> {
+    match account.take_updates() {
+        Some(updates) => Some(relay(updates)),
+        None => {
+            tracing::warn!(account = %account.id(), "the account's updates are already taken; not streaming it");
+            None
+        }
+    }
+}
+
+/// Runs `account`'s stream over `updates` (from [`take_updates`]) until `shutdown` or until
+/// the account's client is gone.
+pub(crate) async fn run(
+    account: Arc<TeleClient>,
+    updates: mpsc::Receiver<UpdatesLike>,
+    shared: Arc<Shared>,
+    catch_up: bool,
+    shutdown: CancellationToken,
+) {
+    let id = account.id();
+    let mut stream = match account
+        .client()
+        .stream_updates(updates, UpdatesConfiguration { catch_up })
+        .await
+    {
+        Ok(stream) => stream,
+        Err(error) => {
+            tracing::error!(account = %id, %error, "cannot start the update stream");
+            return;
+        }
+    };
+    tracing::info!(account = %id, catch_up, "streaming updates");
+    let mut reader = Reader {
+        account: id,
+        shared,
+        recent: RecentIds::default(),
+    };
+    let mut backoff = FIRST_BACKOFF;
+    // The first update's state is saved at once: until a channel's pts is on disk, a
+    // restart could not ask for what it missed.
+    let mut synced: Option<Instant> = None;
+    loop {
+        let next = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            next = stream.next_raw() => next,
+        };
+        match next {
+            Ok((update, _state, peers)) => {
+                tracing::trace!(account = %id, ?update, "update");
+                backoff = FIRST_BACKOFF;
+                reader.read(&update, &peers);
+                if synced.is_none_or(|at| at.elapsed() >= SYNC_EVERY) {
+                    sync(&stream, id).await;
+                    synced = Some(Instant::now());
+                }
+            }
+            Err(InvocationError::Dropped(_)) => {
+                tracing::info!(account = %id, "the account's connection is gone; its stream ends");
+                break;
+            }
+            Err(error) => {
+                tracing::warn!(account = %id, %error, retry_in = ?backoff, "fetching updates failed");
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+    sync(&stream, id).await;
+}
+
+/// Moves the account's raw updates into a deep queue as fast as they come.
+///
+/// grammers' own channel holds 100 batches and drops whatever does not fit. A burst that
+/// arrives while the stream is busy (its first `updates.getState`, a slow session write)
+/// would lose its tail; the gap shows only when the chat's next update arrives, or after
+/// grammers' 15-minute no-updates deadline: a quiet chat would go silent for minutes. This
+/// relay does nothing but move batches, so grammers' channel never fills; the deep queue
+/// costs memory only for what is actually waiting.
+fn relay(mut raw: mpsc::Receiver<UpdatesLike>) -> mpsc::Receiver<UpdatesLike> {
+    let (deep, updates) = mpsc::channel(UPDATE_BACKLOG);
+    tokio::spawn(async move {
+        while let Some(batch) = raw.recv().await {
+            if deep.send(batch).await.is_err() {
+                break;
+            }
+        }
+    });
+    updates
+}
+
+async fn sync(stream: &UpdateStream, account: AccountId) {
+    if let Err(error) = stream.sync_update_state().await {
+        tracing::warn!(%account, %error, "saving the update state failed");
+    }
+}
+
+/// Turns one account's updates into outbox events and join map changes.
+struct Reader {
+    account: AccountId,
+    shared: Arc<Shared>,
+    recent: RecentIds,
+}
+
+impl Reader {
+    fn read(&mut self, update: &tl::enums::Update, peers: &PeerMap) {
+        use tl::enums::Update as U;
+        let (users, chats) = raw_peers(peers);
+        if let Some(change) = membership::of_update(update, self.account.0, &chats) {
+            self.record(change);
+        }
+        let (account, media) = (self.account.0, Arc::clone(&self.shared.media));
+        let ctx = || {
+            let mut ctx = ParseContext::new(account).with_media_hook(media);
+            ctx.add_peers(&users, &chats);
+            ctx
+        };
+        match update {
+            U::NewMessage(u) => self.message(EventKind::New, &u.message, ctx),
+            U::NewChannelMessage(u) => self.message(EventKind::New, &u.message, ctx),
+            U::EditMessage(u) => self.message(EventKind::Edit, &u.message, ctx),
+            U::EditChannelMessage(u) => self.message(EventKind::Edit, &u.message, ctx),
+            U::DeleteChannelMessages(u) => {
+                let chat = PeerId::channel_unchecked(u.channel_id).bot_api_dialog_id_unchecked();
+                for id in &u.messages {
+                    self.offer(Event::deleted(chat, *id, self.account.0));
+                }
+            }
+            U::DeleteMessages(u) => {
+                for id in &u.messages {
+                    match self.recent.chat_of(*id) {
+                        Some(chat) => self.offer(Event::deleted(chat, *id, self.account.0)),
+                        None => {
+                            tracing::debug!(account = %self.account, id, "deletion of a message whose chat is unknown")
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn message(
+        &mut self,
+        kind: EventKind,
+        message: &tl::enums::Message,
+        ctx: impl FnOnce() -> ParseContext,
+    ) {
+        let Some(key) = EventKey::of_message(kind, message) else {
+            return;
+        };
+        if !matches!(message_peer(message), Some(tl::enums::Peer::Channel(_))) {
+            self.recent.remember(key.message_id, key.chat_id);
+        }
+        if !self.wanted(&key) {
+            return;
+        }
+        // Parsed only now: a duplicate or an ignored chat costs no parsing, and its media
+        // is not handed to the pipeline a second time.
+        self.enqueue(Event::parsed(key, message, &ctx()));
+    }
+
+    /// Hands a deletion to the outbox if it is wanted.
+    fn offer(&self, event: Event) {
+        if self.wanted(&event.key()) {
+            self.enqueue(event);
+        }
+    }
+
+    /// Whether an event is about a joined chat and not seen before.
+    fn wanted(&self, key: &EventKey) -> bool {
+        let stats = &self.shared.stats;
+        match self.shared.joinmap.is_joined(key.chat_id) {
+            Ok(true) => {}
+            Ok(false) => {
+                stats.ignored();
+                return false;
+            }
+            Err(error) => {
+                // Publishing too much beats losing a joined chat's message.
+                tracing::error!(%error, "reading the join map failed; publishing anyway");
+            }
+        }
+        match self.shared.outbox.has_seen(&key.id()) {
+            Ok(true) => {
+                stats.duplicate();
+                false
+            }
+            Ok(false) => true,
+            // `enqueue` checks again, atomically; this was only a shortcut.
+            Err(_) => true,
+        }
+    }
+
+    fn enqueue(&self, event: Event) {
+        let stats = &self.shared.stats;
+        match self.shared.outbox.enqueue(&event) {
+            Ok(Enqueued::Added) => stats.accepted(),
+            Ok(Enqueued::Duplicate) => stats.duplicate(),
+            Ok(Enqueued::Full) => stats.dropped(),
+            Err(error) => {
+                stats.dropped();
+                tracing::error!(%error, event = %event.id(), "writing to the outbox failed: event lost");
+            }
+        }
+    }
+
+    fn record(&self, change: MembershipChange) {
+        let joinmap = &self.shared.joinmap;
+        let result = match change {
+            MembershipChange::Joined(chat) => {
+                tracing::info!(account = %self.account, chat = chat.bot_api_dialog_id_unchecked(), "joined (seen in Telegram's updates)");
+                joinmap.record_join(chat, self.account, JoinHow::Telegram)
+            }
+            MembershipChange::Left(chat) => {
+                tracing::info!(account = %self.account, chat = chat.bot_api_dialog_id_unchecked(), "left (seen in Telegram's updates)");
+                joinmap.record_leave(chat, self.account).map(|_| ())
+            }
+        };
+        if let Err(error) = result {
+            tracing::error!(%error, "updating the join map failed");
+        }
+    }
+}
+
+fn message_peer(message: &tl::enums::Message) -> Option<&tl::enums::Peer> {
+    match message {
+        tl::enums::Message::Message(m) => Some(&m.peer_id),
+        tl::enums::Message::Service(m) => Some(&m.peer_id),
+        tl::enums::Message::Empty(m) => m.peer_id.as_ref(),
+    }
+}
+
+/// The raw users and chats behind grammers' peer map, for the parser's context.
+fn raw_peers(peers: &PeerMap) -> (Vec<tl::enums::User>, Vec<tl::enums::Chat>) {
+    let mut users = Vec::new();
+    let mut chats = Vec::new();
+    for peer in peers.iter_peers() {
+        match peer {
+            Peer::User(user) => users.push(user.raw.clone()),
+            Peer::Group(group) => chats.push(group.raw.clone()),
+            Peer::Channel(channel) => chats.push(tl::enums::Chat::Channel(channel.raw.clone())),
+            // Communities carry no message chat the schema names.
+            Peer::Community(_) => {}
+        }
+    }
+    (users, chats)
+}
+
+/// The chats of the most recent small-group and private messages, by message id.
+#[derive(Default)]
+struct RecentIds {
+    chats: HashMap<i32, i64>,
+    order: VecDeque<i32>,
+}
+
+impl RecentIds {
+    fn remember(&mut self, id: i32, chat: i64) {
+        if self.chats.insert(id, chat).is_none() {
+            self.order.push_back(id);
+            if self.order.len() > RECENT_IDS
+                && let Some(oldest) = self.order.pop_front()
+            {
+                self.chats.remove(&oldest);
+            }
+        }
+    }
+
+    fn chat_of(&self, id: i32) -> Option<i64> {
+        self.chats.get(&id).copied()
+    }
+}
