@@ -33,6 +33,36 @@ pub enum Command {
     /// Manage the accounts (session files) of the pool.
     #[command(subcommand)]
     Accounts(AccountsCommand),
+    /// Print a new sealing key as a config line, `crypto.keys = <id>:<base64 32 bytes>`.
+    Keygen,
+    /// Run the gateway: the sealed HTTP API and the operator endpoints, until SIGTERM/SIGINT.
+    Serve,
+    /// Send one sealed API call to a running gateway and print the opened reply as JSON.
+    Query(QueryArgs),
+    /// Print the live stream as consumers see it, from a temporary queue: one line per event.
+    Tail(TailArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    /// Only this chat: its numeric id as in the messages' chat.id, e.g. -1001234567890.
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+    pub chat: Option<String>,
+    /// Stop after this many events.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The API method: resolve, chat, history, messages, search, similar, join, leave,
+    /// subscriptions, media, accounts.
+    pub method: String,
+    /// The params as JSON, '{"params": {"chat": "@name"}}' (or the params object alone).
+    pub params: Option<String>,
+    /// The gateway's address (default: server.listen of the configuration).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub addr: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,6 +6,7 @@
 
 mod cli;
 mod commands;
+mod server;
 
 use std::process::ExitCode;
 
@@ -19,6 +20,27 @@ fn main() -> ExitCode {
     match &cli.command {
         // `config check` prints the errors itself, in full, as its output.
         Command::Config(ConfigCommand::Check) => commands::config::check(&cli.config),
+        // Needs no configuration: it makes the key that goes into one.
+        Command::Keygen => commands::keygen::run(),
+        // A daemon logs by `log.*`, so it starts its own logging.
+        Command::Serve => {
+            let settings = match Settings::load_with_process_env(&cli.config) {
+                Ok(settings) => settings,
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            report(commands::serve::run(&settings))
+        }
+        Command::Query(args) => match load_settings(&cli) {
+            Ok(settings) => report(commands::query::run(&settings, args)),
+            Err(code) => code,
+        },
+        Command::Tail(args) => match load_settings(&cli) {
+            Ok(settings) => report(commands::tail::run(&settings, args)),
+            Err(code) => code,
+        },
         Command::Accounts(command) => {
             let settings = match load_settings(&cli) {
                 Ok(settings) => settings,
@@ -36,6 +58,14 @@ fn main() -> ExitCode {
             })
         }
     }
+}
+
+/// The exit status of a command, printing its error chain on failure.
+fn report(outcome: anyhow::Result<ExitCode>) -> ExitCode {
+    outcome.unwrap_or_else(|error| {
+        eprintln!("error: {}", error_chain(&error));
+        ExitCode::FAILURE
+    })
 }
 
 /// Loads the settings and starts logging for a one-shot command; on failure the errors are

@@ -1,1 +1,13 @@
-//! placeholder
+//! tgc-service: what the gateway does, on top of the account pool in `tgc-model`.
+//!
+//! - [`cryptor`]: sealed envelopes (AES-256-GCM with a keyring, clock window, replay cache).
+//! - [`parser`]: raw Telegram messages into the stable, versioned JSON schema.
+//! - [`handler`]: the route table and one Tornado-style handler per API method.
+//! - [`publisher`]: live messages of joined chats to RabbitMQ, through a persistent outbox.
+//!
+//! Nothing here listens on a socket: the binary (`src/`) owns the server and its shutdown.
+
+pub mod cryptor;
+pub mod handler;
+pub mod parser;
+pub mod publisher;

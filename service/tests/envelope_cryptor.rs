@@ -495,8 +495,8 @@ fn doc_cryptor() -> Cryptor {
 
 #[test]
 fn the_documents_worked_example_opens_as_documented() {
-    let doc = std::fs::read_to_string(workspace().join("README.md"))
-        .expect("README.md is readable");
+    let doc =
+        std::fs::read_to_string(workspace().join("README.md")).expect("README.md is readable");
     assert!(doc.contains(DOC_REQUEST), "the doc shows the request");
     assert!(doc.contains(DOC_REPLY), "the doc shows the reply");
     assert!(doc.contains("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="));

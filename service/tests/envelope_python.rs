@@ -209,8 +209,8 @@ fn python_and_rust_agree_under_a_rotated_keyring() {
 
 #[test]
 fn python_reproduces_the_documents_worked_example_byte_for_byte() {
-    let doc = std::fs::read_to_string(workspace().join("README.md"))
-        .expect("README.md is readable");
+    let doc =
+        std::fs::read_to_string(workspace().join("README.md")).expect("README.md is readable");
     let sealed = client_ok(&[
         "seal",
         "--key",

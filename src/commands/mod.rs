@@ -5,3 +5,7 @@
 
 pub mod accounts;
 pub mod config;
+pub mod keygen;
+pub mod query;
+pub mod serve;
+pub mod tail;
