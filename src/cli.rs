@@ -73,14 +73,22 @@ pub enum ConfigCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AccountsCommand {
-    /// One row per session file: user, home DC, cached entities, warnings.
-    List,
+    /// One row per session file: user, home DC, cached entities, the running gateway's view of
+    /// the account, warnings.
+    List(ListArgs),
     /// Add an account from an existing Telethon collector.
     Import(ImportArgs),
     /// Connect every account once and print its user, state and round-trip time.
     Check,
     /// Log a new account in: asks for the login code and, if set, the 2FA password.
     Login(LoginArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The running gateway to ask for pool state (default: server.listen of the configuration).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub addr: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Args)]

@@ -47,7 +47,7 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             let outcome = match command {
-                AccountsCommand::List => commands::accounts::list(&settings),
+                AccountsCommand::List(args) => commands::accounts::list(&settings, args),
                 AccountsCommand::Import(args) => commands::accounts::import(&settings, args),
                 AccountsCommand::Check => commands::accounts::check(&settings),
                 AccountsCommand::Login(args) => commands::accounts::login(&settings, args),

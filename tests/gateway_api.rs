@@ -428,6 +428,27 @@ async fn the_query_command_prints_the_reply_or_fails_with_status_and_code() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
 
+    // `accounts list` shows the running gateway's view of each session file.
+    let mut list = std::process::Command::new(env!("CARGO_BIN_EXE_tgcollector"));
+    list.arg("--config")
+        .arg(gateway.dir.path().join("config.properties"))
+        .args(["accounts", "list", "--addr"])
+        .arg(gateway.api.to_string());
+    let output = tokio::task::spawn_blocking(move || list.output().expect("tgcollector runs"))
+        .await
+        .expect("list task");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let header = stdout.lines().next().unwrap_or_default();
+    assert!(header.contains("STATE"), "{stdout}");
+    let rows: Vec<&str> = stdout.lines().skip(1).collect();
+    assert!(!rows.is_empty(), "{stdout}");
+    assert!(rows.iter().all(|row| row.contains(" active ")), "{stdout}");
+
     // Nobody listening: a closed port.
     let closed = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

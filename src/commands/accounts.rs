@@ -5,21 +5,26 @@
 //! to Telegram, each on a small runtime of its own, through the same code the pool uses. A bad
 //! file is reported with its path and reason and never hides the good ones beside it.
 
+use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal as _, Write};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tgc_common::Settings;
 use tgc_model::session::{self, SessionSummary};
 use tgc_model::teleclient::{self, ClientConfig, LoginPrompt, TeleClient};
+use tgc_service::cryptor::Cryptor;
+use tgc_service::handler::client::{GatewayClient, Value};
 
-use crate::cli::{ImportArgs, LoginArgs};
+use crate::cli::{ImportArgs, ListArgs, LoginArgs};
 
 /// Prints one row per session file, then one line per file that could not be read.
 /// Exits non-zero when any file is bad, so scripts notice.
-pub fn list(settings: &Settings) -> anyhow::Result<ExitCode> {
+pub fn list(settings: &Settings, args: &ListArgs) -> anyhow::Result<ExitCode> {
     let dir = &settings.sessions.dir;
     if !dir.is_dir() {
         anyhow::bail!(
@@ -29,7 +34,17 @@ pub fn list(settings: &Settings) -> anyhow::Result<ExitCode> {
     }
     let (files, errors) = session::load_dir(dir);
     let rows: Vec<SessionSummary> = files.iter().map(|file| file.summary()).collect();
-    print!("{}", render_table(dir, &rows));
+    let addr = args
+        .addr
+        .unwrap_or_else(|| super::query::reachable(settings.server.listen));
+    let states = match live_states(settings, addr) {
+        Ok(states) => states,
+        Err(why) => {
+            eprintln!("pool state: {why}; showing the files only");
+            HashMap::new()
+        }
+    };
+    print!("{}", render_table(dir, &rows, &states));
     for error in &errors {
         eprintln!("error: {error}");
     }
@@ -65,7 +80,10 @@ pub fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<ExitCode
         .with_context(|| format!("imported {} but cannot reopen it", path.display()))?
         .summary();
     println!("imported {}", path.display());
-    print!("{}", render_table(dir, std::slice::from_ref(&summary)));
+    print!(
+        "{}",
+        render_table(dir, std::slice::from_ref(&summary), &HashMap::new())
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -237,16 +255,59 @@ fn create_sessions_dir(dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create sessions.dir {}", dir.display()))
 }
 
+/// The running gateway's view of its accounts (`state`, with the reason when there is one),
+/// by session file name; or why it cannot be had. Asked through the sealed `accounts` method,
+/// so it is exactly what API clients see.
+fn live_states(settings: &Settings, addr: SocketAddr) -> Result<HashMap<String, String>, String> {
+    let cryptor = Cryptor::from_settings(&settings.crypto).map_err(|error| error.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| format!("cannot start the async runtime: {error}"))?;
+    let reply = runtime.block_on(async {
+        let ask = async {
+            let mut client = GatewayClient::connect(addr, Arc::new(cryptor)).await?;
+            client
+                .query("accounts", &Value::Object(Default::default()))
+                .await
+        };
+        match tokio::time::timeout(Duration::from_secs(5), ask).await {
+            Ok(reply) => reply.map_err(|error| format!("no gateway answering at {addr} ({error})")),
+            Err(_) => Err(format!("the gateway at {addr} did not answer within 5 s")),
+        }
+    })?;
+    let accounts = reply["accounts"]
+        .as_array()
+        .ok_or_else(|| format!("the gateway at {addr} sent no account list"))?;
+    Ok(accounts
+        .iter()
+        .filter_map(|account| {
+            let session = account["session"].as_str()?;
+            let state = account["state"].as_str().unwrap_or("unknown");
+            let shown = match account["reason"].as_str() {
+                Some(reason) => format!("{state} ({reason})"),
+                None => state.to_string(),
+            };
+            Some((session.to_string(), shown))
+        })
+        .collect())
+}
+
 /// A plain aligned table: operators read it, scripts can split it on runs of spaces.
-fn render_table(dir: &Path, rows: &[SessionSummary]) -> String {
-    const HEADER: [&str; 8] = [
-        "FILE", "USER", "NAME", "USERNAME", "PHONE", "DC", "ENTITIES", "WARNINGS",
+/// STATE is the running gateway's view of the account, `-` when no gateway answered.
+fn render_table(dir: &Path, rows: &[SessionSummary], states: &HashMap<String, String>) -> String {
+    const HEADER: [&str; 9] = [
+        "FILE", "USER", "NAME", "USERNAME", "PHONE", "DC", "ENTITIES", "STATE", "WARNINGS",
     ];
     let dash = || "-".to_string();
-    let cells: Vec<[String; 8]> = rows
+    let cells: Vec<[String; 9]> = rows
         .iter()
         .map(|row| {
             let file = row.path.strip_prefix(dir).unwrap_or(&row.path);
+            let state = states
+                .get(&file.display().to_string())
+                .cloned()
+                .unwrap_or_else(dash);
             let dc = match row.home_addr {
                 Some(addr) => format!("{} {addr}", row.home_dc_id),
                 None => row.home_dc_id.to_string(),
@@ -261,6 +322,7 @@ fn render_table(dir: &Path, rows: &[SessionSummary]) -> String {
                 row.phone.clone().unwrap_or_else(dash),
                 dc,
                 row.entity_count.to_string(),
+                state,
                 if row.warnings.is_empty() {
                     dash()
                 } else {

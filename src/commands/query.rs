@@ -38,7 +38,7 @@ pub fn run(settings: &Settings, args: &QueryArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Where to reach a server listening on `listen`: a wildcard address means this host.
-fn reachable(listen: SocketAddr) -> SocketAddr {
+pub(crate) fn reachable(listen: SocketAddr) -> SocketAddr {
     match listen.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => {
             SocketAddr::new(Ipv4Addr::LOCALHOST.into(), listen.port())
