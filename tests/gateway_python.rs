@@ -9,7 +9,8 @@ mod gateway_support;
 use std::path::PathBuf;
 use std::process::Output;
 
-use gateway_support::{Gateway, json, python};
+use gateway_support::{Gateway, json};
+use telesim::crosscheck::python;
 use tgc_service::cryptor::keygen;
 
 fn client_script() -> PathBuf {

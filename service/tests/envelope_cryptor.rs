@@ -7,8 +7,9 @@ mod envelope_support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use envelope_support::{NOW, WINDOW_MS, cryptor, history, key, seal_raw, unhex, workspace};
+use envelope_support::{NOW, WINDOW_MS, cryptor, history, key, seal_raw, unhex};
 use serde_json::json;
+use telesim::crosscheck::workspace;
 use tgc_common::config::CryptoSettings;
 use tgc_service::cryptor::{Cryptor, CryptorError, EnvelopeError, OpenedRequest};
 

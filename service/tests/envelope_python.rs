@@ -8,8 +8,9 @@ use std::process::{Command, Output};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
-use envelope_support::{cryptor, hex, key, python, unhex, workspace};
+use envelope_support::{cryptor, hex, key, unhex};
 use serde_json::json;
+use telesim::crosscheck::{python, workspace};
 use tgc_common::config::CryptoKey;
 use tgc_service::cryptor::EnvelopeError;
 

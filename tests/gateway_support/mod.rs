@@ -252,16 +252,3 @@ fn strip_ansi(line: &str) -> String {
 pub fn json(text: &str) -> Value {
     tgc_service::handler::client::params_from_arg(Some(text)).expect("valid test JSON")
 }
-
-/// The venv Python (`TGC_TEST_PYTHON` or `.venv/bin/python`); fails, never skips.
-pub fn python() -> PathBuf {
-    let path = std::env::var_os("TGC_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    assert!(
-        path.exists(),
-        "no Python at {}: run ./test.sh once to create the venv (or set TGC_TEST_PYTHON)",
-        path.display()
-    );
-    path
-}

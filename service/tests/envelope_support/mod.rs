@@ -3,7 +3,6 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use aes_gcm::aead::{Aead, KeyInit, Nonce, Payload};
@@ -58,29 +57,6 @@ pub fn seal_raw(key: &CryptoKey, nonce: [u8; 12], route: &str, plaintext: &[u8])
     sealed.extend_from_slice(&nonce);
     sealed.extend_from_slice(&body);
     sealed
-}
-
-/// The workspace root (the parent of this crate).
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the service crate lives inside the workspace")
-        .to_owned()
-}
-
-/// The Python with `cryptography`: `TGC_TEST_PYTHON`, else the workspace venv. Missing Python
-/// is a failure, never a skip: the cross-check is the proof that the format document suffices.
-pub fn python() -> PathBuf {
-    let python = std::env::var_os("TGC_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    assert!(
-        python.exists(),
-        "Python with `cryptography` not found at {}: run ./test.sh (it creates the venv from \
-         tests/py/requirements.txt) or set TGC_TEST_PYTHON",
-        python.display()
-    );
-    python
 }
 
 pub fn hex(bytes: &[u8]) -> String {

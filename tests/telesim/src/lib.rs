@@ -15,6 +15,7 @@
 pub mod api;
 pub mod control;
 pub mod counters;
+pub mod crosscheck;
 pub mod faults;
 pub mod server;
 pub mod sim;

@@ -7,7 +7,6 @@
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 use telesim::Sim;
@@ -24,22 +23,7 @@ const MEDIA_MESSAGE: i32 = 11;
 const MEDIA_ID: i64 = 9_301;
 const MEDIA_SIZE: usize = 2_600_000;
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `TGC_TEST_PYTHON`, else the workspace venv; a missing interpreter fails the test.
-fn python() -> PathBuf {
-    let path = std::env::var_os("TGC_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    assert!(
-        path.exists(),
-        "no Python interpreter at {} (set TGC_TEST_PYTHON or run ./test.sh, which prepares .venv with Telethon)",
-        path.display()
-    );
-    path
-}
+use telesim::crosscheck::{python, workspace};
 
 async fn next_json(lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>) -> Value {
     let line = lines
