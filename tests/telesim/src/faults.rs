@@ -3,8 +3,9 @@
 //! The server consults [`Faults`] for every API call after counting it and before handing it to
 //! the Telegram layer (so a call answered with a fault still counts, see [`crate::counters`]):
 //!
-//! - **flood waits**: `FLOOD_WAIT_X` (420) for an (account, method), for the next N calls or until
-//!   an instant (X is then the seconds left, rounded up, as Telegram reports it);
+//! - **flood waits**: `FLOOD_WAIT_X` (420) for an (account, method), for the next N calls (or the
+//!   N calls after the next M) or until an instant (X is then the seconds left, rounded up, as
+//!   Telegram reports it);
 //! - **unregistered keys**: `AUTH_KEY_UNREGISTERED` (401) for every call of an account except the
 //!   ones Telegram serves without authorization (`help.getConfig`, `help.getNearestDc`, `auth.*`,
 //!   `langpack.*`), until restored;
@@ -30,6 +31,9 @@ pub enum FaultSpan {
     Calls(u32),
     /// Every call until this instant gets the error, with X the seconds left.
     Until(Instant),
+    /// The next `pass` calls of the method go through, the `calls` after them get the
+    /// error; then it lifts. Lands a fault mid-download without timing.
+    After { pass: u32, calls: u32 },
 }
 
 /// A shared, cheap-to-clone handle on the injected faults.
@@ -191,6 +195,19 @@ impl Faults {
                     }
                     Some(flood_wait_error(seconds))
                 }
+                FaultSpan::After { pass, calls } => {
+                    if *pass > 0 {
+                        *pass -= 1;
+                        None
+                    } else {
+                        let seconds = wait.seconds;
+                        *calls = calls.saturating_sub(1);
+                        if *calls == 0 {
+                            state.flood_waits.remove(&key);
+                        }
+                        Some(flood_wait_error(seconds))
+                    }
+                }
                 FaultSpan::Until(until) => {
                     let left = until.saturating_duration_since(Instant::now());
                     if left.is_zero() {
@@ -249,6 +266,19 @@ mod tests {
         }
         assert!(faults.check(Some(1), "m").error.is_none());
         assert!(faults.check(Some(2), "m").error.is_none());
+    }
+
+    #[test]
+    fn a_flood_wait_after_some_calls_lets_them_through_first() {
+        let faults = faults();
+        faults.flood_wait(1, "m", 3, FaultSpan::After { pass: 2, calls: 2 });
+        assert!(faults.check(Some(1), "m").error.is_none());
+        assert!(faults.check(Some(1), "m").error.is_none());
+        for _ in 0..2 {
+            let error = faults.check(Some(1), "m").error.expect("flood wait");
+            assert_eq!((error.code, error.message.as_str()), (420, "FLOOD_WAIT_3"));
+        }
+        assert!(faults.check(Some(1), "m").error.is_none());
     }
 
     #[test]

@@ -18,8 +18,14 @@ use super::crypto::AuthKey;
 use super::messages::MSG_CONTAINER;
 use super::transport::FrameWriter;
 
-/// Batches stop growing beyond this many body bytes.
-const MAX_BATCH_BYTES: usize = 1024 * 1024;
+/// The most bytes a container of several messages may hold. grammers refuses (with a panic
+/// in its connection task) containers near 1 MiB (`MessageContainer::MAXIMUM_SIZE`), and
+/// Telegram itself never sends two 512 KiB file parts in one container.
+const MAX_CONTAINER_BYTES: usize = 1_000_000;
+/// What each message adds to a container besides its body: msg_id, seq_no, length.
+const MESSAGE_OVERHEAD: usize = 16;
+/// The container's own constructor and count.
+const CONTAINER_OVERHEAD: usize = 8;
 /// Telegram's salt as the simulator hands it out (see DESIGN §9: a non-zero salt makes grammers
 /// ask for future salts before sending anything else).
 pub const SERVER_SALT: i64 = 0;
@@ -101,27 +107,23 @@ pub async fn run<W: AsyncWrite + Unpin>(
     cancel: CancellationToken,
 ) {
     let mut numbering = Numbering::default();
+    // A message that did not fit in the last container; it opens the next one.
+    let mut held: Option<OutMessage> = None;
     loop {
         // Biased: once the connection is closed nothing more may go out, not even queued updates.
-        let first = tokio::select! {
-            biased;
-            _ = cancel.cancelled() => break,
-            next = queue.recv() => match next {
-                Some(message) => message,
-                None => break,
+        let first = match held.take() {
+            Some(message) if !cancel.is_cancelled() => message,
+            Some(_) => break,
+            None => tokio::select! {
+                biased;
+                _ = cancel.cancelled() => break,
+                next = queue.recv() => match next {
+                    Some(message) => message,
+                    None => break,
+                },
             },
         };
-        let mut size = first.body.len();
-        let mut batch = vec![first];
-        while size < MAX_BATCH_BYTES {
-            match queue.try_recv() {
-                Ok(message) => {
-                    size += message.body.len();
-                    batch.push(message);
-                }
-                Err(_) => break,
-            }
-        }
+        let batch = fill_batch(first, &mut queue, &mut held);
         let plaintext = seal_batch(&mut numbering, session_id.load(Ordering::Relaxed), batch);
         let envelope = key.encrypt_from_server(&plaintext);
         if let Err(e) = writer.write_frame(&envelope).await {
@@ -131,6 +133,27 @@ pub async fn run<W: AsyncWrite + Unpin>(
     }
     cancel.cancel();
     let _ = writer.shutdown().await;
+}
+
+/// `first` and whatever else is queued now, as long as it fits in one container; the first
+/// message that does not fit is left in `held`. A message goes alone whatever its size.
+fn fill_batch(
+    first: OutMessage,
+    queue: &mut mpsc::UnboundedReceiver<OutMessage>,
+    held: &mut Option<OutMessage>,
+) -> Vec<OutMessage> {
+    let mut size = CONTAINER_OVERHEAD + MESSAGE_OVERHEAD + first.body.len();
+    let mut batch = vec![first];
+    while let Ok(message) = queue.try_recv() {
+        let cost = MESSAGE_OVERHEAD + message.body.len();
+        if size + cost > MAX_CONTAINER_BYTES {
+            *held = Some(message);
+            break;
+        }
+        size += cost;
+        batch.push(message);
+    }
+    batch
 }
 
 /// `salt | session_id | message` where message is the only message or a container of all.
@@ -192,6 +215,27 @@ mod tests {
         assert_eq!(n.next_seq_no(true), 1);
         assert_eq!(n.next_seq_no(true), 3);
         assert_eq!(n.next_seq_no(false), 4);
+    }
+
+    #[test]
+    fn two_file_parts_never_share_a_container() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        for _ in 0..3 {
+            tx.send(OutMessage::response(vec![0; 512 * 1024])).unwrap();
+        }
+        tx.send(OutMessage::response(vec![0; 16])).unwrap();
+        let mut held = None;
+        let mut sizes = Vec::new();
+        let mut next = rx.try_recv().ok();
+        while let Some(first) = next {
+            let batch = fill_batch(first, &mut rx, &mut held);
+            sizes.push(batch.iter().map(|m| m.body.len()).collect::<Vec<_>>());
+            next = held.take().or_else(|| rx.try_recv().ok());
+        }
+        assert_eq!(
+            sizes,
+            vec![vec![512 * 1024], vec![512 * 1024], vec![512 * 1024, 16]]
+        );
     }
 
     #[test]
