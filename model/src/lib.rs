@@ -8,5 +8,6 @@
 
 pub mod directory;
 pub mod joinmap;
+pub mod media;
 pub mod session;
 pub mod teleclient;

@@ -14,7 +14,6 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -63,7 +62,6 @@ pub struct TeleClients {
     directory: Directory,
     picker: Mutex<Picker>,
     resolving: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    deauthorized: AtomicU64,
 }
 
 impl std::fmt::Debug for TeleClients {
@@ -135,14 +133,7 @@ impl TeleClients {
             directory,
             picker: Mutex::new(Picker::new()),
             resolving: Mutex::new(HashMap::new()),
-            deauthorized: AtomicU64::new(0),
         };
-        let retired = pool
-            .accounts
-            .iter()
-            .filter(|a| matches!(a.state(), AccountState::Deauthorized { .. }))
-            .count();
-        pool.deauthorized.store(retired as u64, Ordering::Relaxed);
         (pool, failed)
     }
 
@@ -158,9 +149,13 @@ impl TeleClients {
         &self.directory
     }
 
-    /// Accounts retired since start because Telegram revoked their keys.
+    /// Accounts retired because Telegram revoked their keys (accounts never come back
+    /// from that without an operator logging them in again, so this is also "since start").
     pub fn deauthorized_count(&self) -> u64 {
-        self.deauthorized.load(Ordering::Relaxed)
+        self.accounts
+            .iter()
+            .filter(|a| matches!(a.state(), AccountState::Deauthorized { .. }))
+            .count() as u64
     }
 
     /// One report per account, in load order.
@@ -290,12 +285,11 @@ impl TeleClients {
         }
     }
 
-    fn retire(&self, account: &TeleClient, reason: &str) {
-        if !matches!(account.state(), AccountState::Deauthorized { .. }) {
-            account.retire(reason);
-            self.deauthorized.fetch_add(1, Ordering::Relaxed);
-            self.picker().forget(account.id());
-        }
+    /// Takes an account whose key Telegram revoked out of the pool for good (also for
+    /// callers outside the pool's own calls, such as the media downloads).
+    pub fn retire(&self, account: &TeleClient, reason: &str) {
+        account.retire(reason);
+        self.picker().forget(account.id());
     }
 
     /// Each attempt takes one account out of the running (cooled, retired or
