@@ -139,8 +139,10 @@ impl JoinMap {
         &self.path
     }
 
-    /// Records that `account` is in `chat`. Joining again keeps the first record's time and
-    /// way: the subscription began then.
+    /// Records that `account` is in `chat`. Joining again keeps the first record's time:
+    /// the subscription began then. Its way is kept too, except that an API join marks a
+    /// record as `api`: the `join` call and the update its own join causes race to the
+    /// map, and the update must not make an API join look like one made elsewhere.
     pub fn record_join(
         &self,
         chat: PeerId,
@@ -149,8 +151,10 @@ impl JoinMap {
     ) -> Result<(), JoinMapError> {
         self.conn()
             .execute(
-                "insert or ignore into joins (chat_id, account, joined_at, how)
-                 values (?1, ?2, ?3, ?4)",
+                "insert into joins (chat_id, account, joined_at, how)
+                 values (?1, ?2, ?3, ?4)
+                 on conflict (chat_id, account) do update set how = 'api'
+                 where excluded.how = 'api'",
                 params![
                     chat.bot_api_dialog_id_unchecked(),
                     account.0,
@@ -296,6 +300,20 @@ mod tests {
         assert_eq!(subscriptions.len(), 1);
         assert_eq!(subscriptions[0].how, JoinHow::Api);
         assert_eq!(subscriptions[0].chat_id(), -500);
+    }
+
+    #[test]
+    fn an_api_join_recorded_after_its_own_update_is_still_an_api_join() {
+        let (_dir, map) = open();
+        let chat = PeerId::channel_unchecked(NEWS);
+        map.record_join(chat, AccountId(1), JoinHow::Telegram)
+            .unwrap();
+        let first = map.subscriptions().unwrap()[0].joined_at;
+        map.record_join(chat, AccountId(1), JoinHow::Api).unwrap();
+        let subscriptions = map.subscriptions().unwrap();
+        assert_eq!(subscriptions.len(), 1);
+        assert_eq!(subscriptions[0].how, JoinHow::Api);
+        assert_eq!(subscriptions[0].joined_at, first, "the first time is kept");
     }
 
     #[test]
