@@ -9,5 +9,6 @@
 
 pub mod cryptor;
 pub mod handler;
+pub mod mediaprocessor;
 pub mod parser;
 pub mod publisher;

@@ -104,6 +104,12 @@ pub struct MediaSettings {
     pub downloads_per_account: usize,
     pub downloads_total: usize,
     pub chunk_size: u64,
+    /// Chunks of one file in flight at once.
+    pub parallel_chunks: usize,
+    /// Uploads to storage at once.
+    pub uploads: usize,
+    /// Whether media is downloaded at all.
+    pub enabled: bool,
 }
 
 /// Where downloaded media is stored.

@@ -170,6 +170,9 @@ pub fn media(r: &mut Reader<'_>) -> MediaSettings {
             values::chunk_size,
             show_bytes,
         ),
+        parallel_chunks: r.value("media.parallel_chunks", 4, values::positive_int, show),
+        uploads: r.value("media.uploads", 4, values::positive_int, show),
+        enabled: r.value("media.enabled", true, values::boolean, show),
     }
 }
 
