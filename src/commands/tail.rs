@@ -3,19 +3,26 @@
 //! For operators checking that events flow: it binds a temporary, exclusive queue to the
 //! configured exchange (so it takes nothing away from real consumers and leaves nothing
 //! behind), prints one line per event, `<routing key> <message_id> <JSON body>`, and stops
-//! on Ctrl-C or after `--count` events.
+//! on Ctrl-C or after `--count` events. A sealed body (`rabbitmq.sealed = true`) is opened
+//! with the keyring of `crypto.keys`, as any consumer holding the key would; one that does
+//! not open is printed as `<not opened: reason>`, and tailing goes on.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use tgc_common::Settings;
-use tgc_service::publisher::{Tail, binding_key, mask_url, parse_chat};
+use tgc_service::cryptor::Cryptor;
+use tgc_service::publisher::{
+    SEALED_CONTENT_TYPE, Tail, TailEvent, binding_key, mask_url, parse_chat,
+};
 
 use crate::cli::TailArgs;
 
 pub fn run(settings: &Settings, args: &TailArgs) -> anyhow::Result<ExitCode> {
     let chat = args.chat.as_deref().map(parse_chat).transpose()?;
+    // Only needed for sealed bodies, so a consumer without keys can still tail plain ones.
+    let keyring = Cryptor::from_settings(&settings.crypto).ok();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -50,7 +57,7 @@ pub fn run(settings: &Settings, args: &TailArgs) -> anyhow::Result<ExitCode> {
                 "{} {} {}",
                 event.routing_key,
                 event.message_id.as_deref().unwrap_or("-"),
-                String::from_utf8_lossy(&event.body)
+                body_text(&event, keyring.as_ref())
             )
             .and_then(|()| stdout.flush())
             .context("writing to stdout")?;
@@ -59,4 +66,19 @@ pub fn run(settings: &Settings, args: &TailArgs) -> anyhow::Result<ExitCode> {
         tail.close().await;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The event's JSON, opened first if it is sealed.
+fn body_text(event: &TailEvent, keyring: Option<&Cryptor>) -> String {
+    if event.content_type.as_deref() != Some(SEALED_CONTENT_TYPE) {
+        return String::from_utf8_lossy(&event.body).into_owned();
+    }
+    let Some(keyring) = keyring else {
+        return "<not opened: sealed, and crypto.keys is empty>".to_owned();
+    };
+    let message_id = event.message_id.as_deref().unwrap_or_default();
+    match keyring.open_stream(&event.routing_key, message_id, &event.body) {
+        Ok(json) => String::from_utf8_lossy(&json).into_owned(),
+        Err(error) => format!("<not opened: {error}>"),
+    }
 }

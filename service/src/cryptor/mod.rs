@@ -5,6 +5,7 @@
 //! sealed = version:u8 (=1) | key_id:u32 BE | nonce:12 | ciphertext | tag:16
 //! AAD (request)  = version | key_id | "POST /api/v1/<method>"
 //! AAD (response) = version | key_id | request nonce
+//! AAD (stream)   = version | key_id | "AMQP <routing key> <message_id>"
 //! request plaintext = {"ts": unix_ms, "id": "<unique>", "params": {...}}
 //! ```
 //!
@@ -12,7 +13,7 @@
 //! (`seal_request`, `open_response`: the `query` command, the bench, tests), so the two sides
 //! cannot drift apart. Its pieces each live in their own file: the byte layout ([`wire`]), the
 //! keys (`keyring`), the request JSON (`plaintext`), the replay cache (`replay`, which says what
-//! a flood of unique ids does), new keys ([`keygen`]). Time is passed in as unix milliseconds so tests control the clock. The format is
+//! a flood of unique ids does), new keys ([`keygen`]), the live stream's sealed form (`stream`). Time is passed in as unix milliseconds so tests control the clock. The format is
 //! written down for other languages in the README's envelope section.
 //!
 //! Nothing here logs keys or params; opened requests are logged at `debug` by id only.
@@ -22,6 +23,7 @@ pub mod keygen;
 mod keyring;
 mod plaintext;
 mod replay;
+mod stream;
 pub mod wire;
 
 use std::time::Duration;
@@ -31,6 +33,7 @@ use tgc_common::config::CryptoSettings;
 pub use error::{CryptorError, EnvelopeError};
 pub use plaintext::MAX_ID_BYTES;
 pub use replay::DEFAULT_CAPACITY as DEFAULT_REPLAY_CAPACITY;
+pub use stream::SEALED_CONTENT_TYPE;
 
 use keyring::{Keyring, SealingKey};
 use plaintext::RequestPlaintext;

@@ -4,6 +4,7 @@
 //! sealed = version:u8 (=1) | key_id:u32 BE | nonce:12 | ciphertext | tag:16
 //! AAD (request)  = version | key_id | "POST /api/v1/<method>"
 //! AAD (response) = version | key_id | request nonce
+//! AAD (stream)   = version | key_id | "AMQP <routing key> <message_id>"
 //! ```
 //!
 //! Kept apart from the cryptography so the format can be read, and checked against
@@ -84,6 +85,21 @@ pub fn response_aad(key_id: u32, request_nonce: &[u8; NONCE_LEN]) -> Vec<u8> {
     aad
 }
 
+/// The associated data of a live-stream message: it binds the envelope to the routing key
+/// it was published with and to its `message_id`, so a body cannot be passed off as another
+/// chat's or another kind's event, nor replayed under a new id past a consumer that drops
+/// repeats by id.
+pub fn stream_aad(key_id: u32, routing_key: &str, message_id: &str) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(5 + 6 + routing_key.len() + message_id.len());
+    aad.push(VERSION);
+    aad.extend_from_slice(&key_id.to_be_bytes());
+    aad.extend_from_slice(b"AMQP ");
+    aad.extend_from_slice(routing_key.as_bytes());
+    aad.push(b' ');
+    aad.extend_from_slice(message_id.as_bytes());
+    aad
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +137,10 @@ mod tests {
         assert_eq!(
             response_aad(1, &[0xAA; NONCE_LEN]),
             [&[1u8, 0, 0, 0, 1][..], &[0xAA; NONCE_LEN][..]].concat()
+        );
+        assert_eq!(
+            stream_aad(3, "message.new.-100", "-100:5:new:0"),
+            b"\x01\x00\x00\x00\x03AMQP message.new.-100 -100:5:new:0"
         );
     }
 }

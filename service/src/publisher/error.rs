@@ -28,11 +28,8 @@ pub enum OutboxError {
 pub enum PublisherError {
     #[error("rabbitmq.enabled is false: live messages are not published")]
     Disabled,
-    #[error(
-        "rabbitmq.sealed = true is not supported yet: the envelope format (DESIGN §3) defines \
-         no AAD for stream messages; set rabbitmq.sealed = false"
-    )]
-    SealedUnsupported,
+    #[error("rabbitmq.sealed = true seals the stream with crypto.keys: {0}")]
+    SealingKeys(#[from] crate::cryptor::CryptorError),
     #[error(transparent)]
     Outbox(#[from] OutboxError),
     #[error(transparent)]

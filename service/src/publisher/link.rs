@@ -2,7 +2,7 @@
 //! moves events from the outbox to RabbitMQ in order.
 //!
 //! The drainer takes the oldest events in batches, publishes the whole batch (persistent,
-//! `application/json`, `message_id` = the event id) and then waits for the confirms in
+//! `application/json` or, sealed, `application/vnd.tgc.sealed`, `message_id` = the event id) and then waits for the confirms in
 //! order; only the confirmed prefix leaves the outbox. Batching keeps many publishes in
 //! flight (a confirm round trip per message would cap the rate at one per RTT); waiting
 //! for the prefix keeps the order: after a nack or a broken link the rest of the batch is
@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::outbox::{Outbox, Pending};
 use super::stats::Stats;
+use crate::cryptor::{Cryptor, SEALED_CONTENT_TYPE};
 
 /// Events published before their confirms are awaited.
 const BATCH: usize = 512;
@@ -35,6 +36,7 @@ pub struct BrokerLink {
     connection: Connection,
     channel: Channel,
     exchange: String,
+    seal: Option<Arc<Cryptor>>,
 }
 
 impl BrokerLink {
@@ -51,7 +53,14 @@ impl BrokerLink {
             connection,
             channel,
             exchange: exchange.to_owned(),
+            seal: None,
         })
+    }
+
+    /// Seals every body from now on (`rabbitmq.sealed = true`), or not.
+    pub fn with_seal(mut self, seal: Option<Arc<Cryptor>>) -> BrokerLink {
+        self.seal = seal;
+        self
     }
 
     /// Publishes `batch` in order and returns how many of its first events RabbitMQ
@@ -60,9 +69,16 @@ impl BrokerLink {
     pub async fn publish(&self, batch: &[Pending]) -> Result<usize, LinkFailure> {
         let mut confirms = Vec::with_capacity(batch.len());
         for event in batch {
+            let (content_type, sealed) = match &self.seal {
+                Some(cryptor) => (
+                    SEALED_CONTENT_TYPE,
+                    Some(cryptor.seal_stream(&event.routing_key, &event.event_id, &event.body)),
+                ),
+                None => ("application/json", None),
+            };
             let properties = BasicProperties::default()
                 .with_delivery_mode(2)
-                .with_content_type("application/json".into())
+                .with_content_type(content_type.into())
                 .with_message_id(event.event_id.as_str().into());
             let published = self
                 .channel
@@ -70,7 +86,7 @@ impl BrokerLink {
                     self.exchange.as_str().into(),
                     event.routing_key.as_str().into(),
                     BasicPublishOptions::default(),
-                    &event.body,
+                    sealed.as_deref().unwrap_or(&event.body),
                     properties,
                 )
                 .await;
@@ -167,6 +183,7 @@ pub async fn declare_exchange(channel: &Channel, exchange: &str) -> Result<(), l
 pub async fn drain(
     url: String,
     exchange: String,
+    seal: Option<Arc<Cryptor>>,
     outbox: Arc<Outbox>,
     stats: Arc<Stats>,
     shutdown: CancellationToken,
@@ -182,6 +199,7 @@ pub async fn drain(
             Some(link) => link,
             None => match BrokerLink::open(&url, &exchange).await {
                 Ok(opened) => {
+                    let opened = opened.with_seal(seal.clone());
                     tracing::info!(url = %masked, exchange, backlog = outbox.len(), "RabbitMQ link up");
                     stats.set_link_up(true);
                     backoff = FIRST_BACKOFF;

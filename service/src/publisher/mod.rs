@@ -30,11 +30,14 @@
 //! if let Some(publisher) = publisher { publisher.join().await; }  // saves update state, closes AMQP
 //! ```
 //!
-//! `rabbitmq.sealed = true` is refused at start for now: the envelope format has no AAD
-//! defined for stream messages yet.
+//! With `rabbitmq.sealed = true` every body is a sealed envelope of the event's JSON
+//! (`cryptor::stream`, README "RabbitMQ stream"), content type
+//! [`SEALED_CONTENT_TYPE`]; it is sealed when published, so the outbox keeps plain JSON and
+//! a change of the setting applies to what is still waiting.
 
 mod error;
 mod event;
+mod handled;
 mod link;
 mod membership;
 mod outbox;
@@ -52,8 +55,10 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::cryptor::Cryptor;
 use crate::parser::{MediaHook, MediaRefs};
 
+pub use crate::cryptor::SEALED_CONTENT_TYPE;
 pub use error::{OutboxError, PublisherError};
 pub use event::{Event, EventKey, EventKind};
 /// The AMQP client, for consumers and benchmarks written against the same version.
@@ -77,6 +82,9 @@ pub struct PublisherConfig {
     pub catch_up: bool,
     /// Names (and, with the media pipeline's hook, queues) each media met.
     pub media: Arc<dyn MediaHook>,
+    /// Seals every body (`rabbitmq.sealed = true`) with the API's keyring; None publishes
+    /// plain JSON.
+    pub seal: Option<Arc<Cryptor>>,
 }
 
 impl std::fmt::Debug for PublisherConfig {
@@ -87,6 +95,7 @@ impl std::fmt::Debug for PublisherConfig {
             .field("data_dir", &self.data_dir)
             .field("outbox_max_events", &self.outbox_max_events)
             .field("catch_up", &self.catch_up)
+            .field("sealed", &self.seal.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -97,9 +106,14 @@ impl PublisherConfig {
         if !rabbitmq.enabled {
             return Err(PublisherError::Disabled);
         }
-        if rabbitmq.sealed {
-            return Err(PublisherError::SealedUnsupported);
-        }
+        // The stream needs no replay cache: one slot instead of the API's million.
+        let seal = if rabbitmq.sealed {
+            Some(Arc::new(
+                Cryptor::from_settings(&settings.crypto)?.with_replay_capacity(1),
+            ))
+        } else {
+            None
+        };
         Ok(PublisherConfig {
             url: rabbitmq.url.expose().to_string(),
             exchange: rabbitmq.exchange.clone(),
@@ -107,6 +121,7 @@ impl PublisherConfig {
             outbox_max_events: rabbitmq.outbox_max_events,
             catch_up: true,
             media: Arc::new(MediaRefs),
+            seal,
         })
     }
 
@@ -131,16 +146,27 @@ impl Publisher {
         Publisher::start_with(PublisherConfig::from_settings(settings)?, pool, shutdown).await
     }
 
-    /// Opens the outbox and the join map, starts one update stream per account of the
-    /// pool and the drainer. It does not wait for RabbitMQ: events wait in the outbox until
-    /// the broker answers. Everything stops when `shutdown` is cancelled.
+    /// Opens the join map in `config.data_dir` and starts: see [`Publisher::start_shared`].
     pub async fn start_with(
         config: PublisherConfig,
         pool: Arc<TeleClients>,
         shutdown: CancellationToken,
     ) -> Result<PublisherHandle, PublisherError> {
-        let outbox = Arc::new(Outbox::open_in(&config.data_dir, config.outbox_max_events)?);
         let joinmap = Arc::new(JoinMap::open_in(&config.data_dir)?);
+        Publisher::start_shared(config, joinmap, pool, shutdown).await
+    }
+
+    /// Opens the outbox, starts one update stream per account of the pool and the drainer,
+    /// reading (and, for joins and leaves seen in the updates, writing) `joinmap`, which
+    /// the `join`/`leave` handlers share. It does not wait for RabbitMQ: events wait in the
+    /// outbox until the broker answers. Everything stops when `shutdown` is cancelled.
+    pub async fn start_shared(
+        config: PublisherConfig,
+        joinmap: Arc<JoinMap>,
+        pool: Arc<TeleClients>,
+        shutdown: CancellationToken,
+    ) -> Result<PublisherHandle, PublisherError> {
+        let outbox = Arc::new(Outbox::open_in(&config.data_dir, config.outbox_max_events)?);
         let stats = Arc::new(stats::Stats::new());
         let shutdown = shutdown.child_token();
         let shared = Arc::new(stream::Shared {
@@ -165,6 +191,7 @@ impl Publisher {
         tasks.spawn(link::drain(
             config.url.clone(),
             config.exchange.clone(),
+            config.seal.clone(),
             Arc::clone(&outbox),
             Arc::clone(&stats),
             shutdown.clone(),
@@ -172,6 +199,7 @@ impl Publisher {
         tracing::info!(
             accounts = pool.accounts().len(),
             exchange = config.exchange,
+            sealed = config.seal.is_some(),
             "publisher started"
         );
         Ok(PublisherHandle {
@@ -217,6 +245,14 @@ impl PublisherHandle {
         self.stats.subscribe_published()
     }
 
+    /// A cheap, cloneable view of the counters, for `/metrics` and `/readyz`.
+    pub fn monitor(&self) -> PublisherMonitor {
+        PublisherMonitor {
+            outbox: Arc::clone(&self.outbox),
+            stats: Arc::clone(&self.stats),
+        }
+    }
+
     /// The join map the streams read (the `join`/`leave` handlers may share it).
     pub fn joinmap(&self) -> &Arc<JoinMap> {
         &self.joinmap
@@ -242,6 +278,34 @@ impl PublisherHandle {
             }
         }
         tracing::info!(outbox = self.outbox.len(), "publisher stopped");
+    }
+}
+
+/// The publisher's counters as the operator endpoints read them; outlives nothing it
+/// watches (a snapshot after shutdown shows the last counts).
+#[derive(Clone)]
+pub struct PublisherMonitor {
+    outbox: Arc<Outbox>,
+    stats: Arc<stats::Stats>,
+}
+
+impl std::fmt::Debug for PublisherMonitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("PublisherMonitor")
+            .field(&self.stats())
+            .finish()
+    }
+}
+
+impl PublisherMonitor {
+    /// The counters now.
+    pub fn stats(&self) -> PublisherStats {
+        self.stats.snapshot(self.outbox.len())
+    }
+
+    /// The outbox's cap (`rabbitmq.outbox_max_events`).
+    pub fn outbox_max_events(&self) -> u64 {
+        self.outbox.max_events()
     }
 }
 
@@ -299,19 +363,32 @@ mod tests {
     }
 
     #[test]
-    fn a_disabled_or_sealed_stream_is_refused_with_the_reason() {
+    fn a_disabled_stream_is_refused_and_a_sealed_one_seals_with_the_keyring() {
         let disabled = PublisherConfig::from_settings(&settings(&[(
             "rabbitmq.enabled = true",
             "rabbitmq.enabled = false",
         )]))
         .unwrap_err();
         assert!(matches!(disabled, PublisherError::Disabled), "{disabled}");
-        let sealed = PublisherConfig::from_settings(&settings(&[(
+        let plain = PublisherConfig::from_settings(&settings(&[])).unwrap();
+        assert!(plain.seal.is_none());
+        let keyless = PublisherConfig::from_settings(&settings(&[(
             "rabbitmq.sealed = false",
             "rabbitmq.sealed = true",
         )]))
         .unwrap_err();
-        assert!(sealed.to_string().contains("rabbitmq.sealed"), "{sealed}");
+        assert!(
+            keyless.to_string().contains("rabbitmq.sealed")
+                && keyless.to_string().contains("crypto.keys"),
+            "{keyless}"
+        );
+        let key = crate::cryptor::keygen::config_value(&crate::cryptor::keygen::generate());
+        let sealed = PublisherConfig::from_settings(&settings(&[
+            ("rabbitmq.sealed = false", "rabbitmq.sealed = true"),
+            ("crypto.keys =\n", &format!("crypto.keys = {key}\n")),
+        ]))
+        .unwrap();
+        assert!(sealed.seal.is_some());
     }
 
     #[test]

@@ -6,16 +6,16 @@
 //! chat: each account sees a chat's changes in order, and the earliest report of each
 //! change wins). grammers' catch-up is on: its update state lives in the session file, so
 //! after downtime it asks Telegram for the difference and what it missed comes through
-//! here like any other update. That state is written back (`sync_update_state`) only
-//! after the events it covers are committed to the outbox: after the first update, then
-//! at most once a second, and on shutdown; a crash in between replays a little, which the
-//! `seen` table absorbs.
+//! here like any other update. The state written back is that of the updates handled
+//! (`handled`), never grammers' own, which runs ahead of the stream: it is saved after the
+//! events it covers are committed to the outbox, at once for a message box (a channel)
+//! not saved before, then at most once a second, and on shutdown; a crash in between
+//! replays a little, which the `seen` table absorbs.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use grammers_client::client::UpdateStream;
 use grammers_client::peer::{Peer, PeerMap};
 use grammers_client::sender::UpdatesConfiguration;
 use grammers_client::session::types::PeerId;
@@ -26,6 +26,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::event::{Event, EventKey, EventKind};
+use super::handled::HandledState;
 use super::membership::{self, MembershipChange};
 use super::outbox::{Enqueued, Outbox};
 use super::stats::Stats;
@@ -92,22 +93,22 @@ pub(crate) async fn run(
         recent: RecentIds::default(),
     };
     let mut backoff = FIRST_BACKOFF;
-    // The first update's state is saved at once: until a channel's pts is on disk, a
-    // restart could not ask for what it missed.
-    let mut synced: Option<Instant> = None;
+    let mut handled = HandledState::default();
+    let mut saved = Instant::now();
     loop {
         let next = tokio::select! {
             _ = shutdown.cancelled() => break,
             next = stream.next_raw() => next,
         };
         match next {
-            Ok((update, _state, peers)) => {
+            Ok((update, state, peers)) => {
                 tracing::trace!(account = %id, ?update, "update");
                 backoff = FIRST_BACKOFF;
                 reader.read(&update, &peers);
-                if synced.is_none_or(|at| at.elapsed() >= SYNC_EVERY) {
-                    sync(&stream, id).await;
-                    synced = Some(Instant::now());
+                let opened = handled.handled(&state);
+                if opened || (handled.is_dirty() && saved.elapsed() >= SYNC_EVERY) {
+                    save(&account, &mut handled);
+                    saved = Instant::now();
                 }
             }
             Err(InvocationError::Dropped(_)) => {
@@ -124,7 +125,7 @@ pub(crate) async fn run(
             }
         }
     }
-    sync(&stream, id).await;
+    save(&account, &mut handled);
 }
 
 /// Moves the account's raw updates into a deep queue as fast as they come.
@@ -147,9 +148,14 @@ fn relay(mut raw: mpsc::Receiver<UpdatesLike>) -> mpsc::Receiver<UpdatesLike> {
     updates
 }
 
-async fn sync(stream: &UpdateStream, account: AccountId) {
-    if let Err(error) = stream.sync_update_state().await {
-        tracing::warn!(%account, %error, "saving the update state failed");
+/// Writes the handled update state to the account's session file.
+fn save(account: &TeleClient, handled: &mut HandledState) {
+    let changes = handled.take();
+    if changes.is_empty() {
+        return;
+    }
+    if let Err(error) = account.session().save_update_states(changes) {
+        tracing::warn!(account = %account.id(), %error, "saving the update state failed");
     }
 }
 

@@ -164,6 +164,7 @@ impl Setup {
             outbox_max_events: 1_000_000,
             catch_up: true,
             media: Arc::new(MediaRefs),
+            seal: None,
         }
     }
 
