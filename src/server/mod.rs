@@ -6,6 +6,17 @@
 //! accepting, every open connection is told to finish (HTTP/1.1 closes after its current
 //! response, HTTP/2 sends GOAWAY), in-flight requests run to completion, bounded by the
 //! request timeout, and only then is the pool dropped, which closes the accounts' sessions.
+//!
+//! The live stream (DESIGN §7) sits between the two: it starts after the pool when
+//! `rabbitmq.enabled`, and stops after the listeners drained (a `join` in flight still
+//! lands in the join map it reads) and before the pool goes, so each account's update
+//! state is written back to its session file and the AMQP link is closed politely. Its
+//! wiring is kept in [`LiveStream`], apart from the HTTP side.
+//!
+//! The media pipeline (DESIGN §6) starts right after the pool, since the handlers and the
+//! live stream queue media through its hook, and stops last before the pool: its workers
+//! are cancelled where they are (each chunk fetched is already recorded on disk) so a
+//! restart resumes every task.
 
 mod listener;
 mod shutdown;
@@ -17,10 +28,15 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use tgc_common::Settings;
+use tgc_model::joinmap::JoinMap;
 use tgc_model::teleclient::TeleClients;
 use tgc_service::cryptor::Cryptor;
 use tgc_service::handler::{App, Gateway, Limits, Metrics, Operator, api};
+use tgc_service::mediaprocessor::MediaProcessor;
+use tgc_service::parser::MediaHook;
+use tgc_service::publisher::{Publisher, PublisherConfig, PublisherHandle};
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use listener::Listener;
 use shutdown::Trigger;
@@ -28,6 +44,10 @@ use shutdown::Trigger;
 /// How long past the request timeout connections may take to drain (a reply being written
 /// when its deadline hits) before they are cut.
 const DRAIN_MARGIN: Duration = Duration::from_secs(2);
+
+/// How long the publisher may take to stop (write back update states, close AMQP) before
+/// the server exits anyway; what it had not published is in the outbox on disk.
+const PUBLISHER_STOP_GUARD: Duration = Duration::from_secs(15);
 
 /// Runs the gateway until `stop` resolves, then shuts down as the module docs say.
 pub async fn run(settings: &Settings, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
@@ -45,7 +65,18 @@ pub async fn run(settings: &Settings, stop: impl Future<Output = ()>) -> anyhow:
         tracing::warn!(%error, "account not serving");
     }
     let pool = Arc::new(pool);
-    let metrics = Arc::new(Metrics::new(Arc::clone(&pool)));
+    // The media pipeline first: the live stream's parser queues media through its hook.
+    let media_stop = CancellationToken::new();
+    let media = Arc::new(
+        MediaProcessor::start(settings, Arc::clone(&pool), media_stop.clone())
+            .await
+            .context("starting the media pipeline")?,
+    );
+    let live = LiveStream::start(settings, &pool, media.hook()).await?;
+    let mut metrics = Metrics::new(Arc::clone(&pool));
+    live.watch_metrics(&mut metrics);
+    metrics.watch_media(Arc::clone(&media));
+    let metrics = Arc::new(metrics);
     let limits = Limits::from_settings(&settings.server);
     let gateway = Gateway::new(
         routes,
@@ -53,8 +84,10 @@ pub async fn run(settings: &Settings, stop: impl Future<Output = ()>) -> anyhow:
         Arc::clone(&pool),
         Arc::clone(&metrics),
         limits,
-    );
-    let operator = Operator::new(Arc::clone(&pool), metrics);
+    )
+    .with_joinmap(Arc::clone(&live.joinmap))
+    .with_media(Arc::clone(&media));
+    let operator = live.watch_operator(Operator::new(Arc::clone(&pool), metrics));
 
     let api = bind(settings.server.listen, "server.listen").await?;
     let ops = bind(settings.server.operator_listen, "server.operator_listen").await?;
@@ -89,10 +122,85 @@ pub async fn run(settings: &Settings, stop: impl Future<Output = ()>) -> anyhow:
         );
         listeners.shutdown().await;
     }
+    live.stop().await;
+    // Downloads stop where they are: every chunk fetched is already recorded, and the
+    // next start resumes from there.
+    media_stop.cancel();
+    media.join().await;
     // The listeners held the last handles on the gateway; the pool goes with this one.
     drop(pool);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The join map and, when `rabbitmq.enabled`, the publisher of the live stream.
+struct LiveStream {
+    /// Shared by the `join`/`leave`/`subscriptions` handlers and the publisher's streams.
+    joinmap: Arc<JoinMap>,
+    publisher: Option<PublisherHandle>,
+}
+
+impl LiveStream {
+    async fn start(
+        settings: &Settings,
+        pool: &Arc<TeleClients>,
+        media: Arc<dyn MediaHook>,
+    ) -> anyhow::Result<LiveStream> {
+        let joinmap =
+            Arc::new(JoinMap::open_in(&settings.data.dir).context("opening the join map")?);
+        if !settings.rabbitmq.enabled {
+            tracing::info!("rabbitmq.enabled = false: live messages are not published");
+            return Ok(LiveStream {
+                joinmap,
+                publisher: None,
+            });
+        }
+        let config = PublisherConfig::from_settings(settings)
+            .context("configuring the publisher")?
+            .with_media_hook(media);
+        // The publisher's own token: the server stops it explicitly, after the listeners.
+        let publisher = Publisher::start_shared(
+            config,
+            Arc::clone(&joinmap),
+            Arc::clone(pool),
+            Default::default(),
+        )
+        .await
+        .context("starting the publisher")?;
+        Ok(LiveStream {
+            joinmap,
+            publisher: Some(publisher),
+        })
+    }
+
+    fn watch_metrics(&self, metrics: &mut Metrics) {
+        if let Some(publisher) = &self.publisher {
+            metrics.watch_publisher(publisher.monitor());
+        }
+    }
+
+    fn watch_operator(&self, operator: Operator) -> Operator {
+        match &self.publisher {
+            Some(publisher) => operator.with_publisher(publisher.monitor()),
+            None => operator,
+        }
+    }
+
+    /// Stops the streams (update states saved) and the drainer (AMQP closed), bounded.
+    async fn stop(self) {
+        let Some(publisher) = self.publisher else {
+            return;
+        };
+        if tokio::time::timeout(PUBLISHER_STOP_GUARD, publisher.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                seconds = PUBLISHER_STOP_GUARD.as_secs(),
+                "the publisher did not stop in time; unpublished events stay in the outbox"
+            );
+        }
+    }
 }
 
 async fn bind(addr: std::net::SocketAddr, key: &str) -> anyhow::Result<TcpListener> {

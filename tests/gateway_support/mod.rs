@@ -4,6 +4,10 @@
 //!
 //! The server binds port 0 and reports its addresses in its "listening" log line; the
 //! harness reads stderr for it, so tests never guess ports.
+//!
+//! The live stream is off (`rabbitmq.enabled = false`) unless a test names an exchange of
+//! its own ([`Options::rabbitmq_exchange`]), so tests running at once never publish into
+//! each other's exchanges, nor into the shipped default one.
 
 #![allow(dead_code)]
 
@@ -30,6 +34,8 @@ pub struct Options {
     pub request_timeout: &'static str,
     pub max_body: &'static str,
     pub max_concurrency: usize,
+    /// Publish the live stream to this exchange of the test broker (127.0.0.1:5672).
+    pub rabbitmq_exchange: Option<String>,
 }
 
 impl Default for Options {
@@ -38,8 +44,15 @@ impl Default for Options {
             request_timeout: "20s",
             max_body: "64KiB",
             max_concurrency: 64,
+            rabbitmq_exchange: None,
         }
     }
+}
+
+/// The test broker (`TGC_TEST_AMQP_URL` overrides).
+pub fn amqp_url() -> String {
+    std::env::var("TGC_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
 }
 
 /// A running gateway in front of a running telesim.
@@ -65,6 +78,13 @@ impl Gateway {
         sim.write_sessions(&dir.path().join("sessions"))
             .expect("session files");
         let key = keygen::generate();
+        let rabbitmq = match &options.rabbitmq_exchange {
+            Some(exchange) => format!(
+                "rabbitmq.enabled = true\nrabbitmq.url = {}\nrabbitmq.exchange = {exchange}\n",
+                amqp_url()
+            ),
+            None => "rabbitmq.enabled = false\n".to_owned(),
+        };
         let config = dir.path().join("config.properties");
         std::fs::write(
             &config,
@@ -80,6 +100,7 @@ impl Gateway {
                  server.max_concurrency = {}\n\
                  crypto.keys = {}\n\
                  pool.requests_per_second = 1000\n\
+                 {rabbitmq}\
                  log.level = info\n",
                 options.request_timeout,
                 options.max_body,
@@ -88,53 +109,33 @@ impl Gateway {
             ),
         )
         .expect("config file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tgcollector"))
-            .arg("--config")
-            .arg(&config)
-            .arg("serve")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the tgcollector binary starts");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (lines, log) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if lines.send(strip_ansi(&line)).is_err() {
-                    break;
-                }
-            }
-        });
-        let listening = tokio::task::spawn_blocking({
-            move || {
-                let mut seen = Vec::new();
-                loop {
-                    match log.recv_timeout(HANG_GUARD) {
-                        Ok(line) if line.contains("listening") => return (line, log),
-                        Ok(line) => seen.push(line),
-                        Err(_) => panic!(
-                            "the gateway never reported listening; its log:\n{}",
-                            seen.join("\n")
-                        ),
-                    }
-                }
-            }
-        })
-        .await
-        .expect("log reader");
-        let (line, log) = listening;
+        let started = spawn(&config).await;
         Gateway {
             sim,
             dir,
-            api: field(&line, "api"),
-            operator: field(&line, "operator"),
+            api: started.api,
+            operator: started.operator,
             key,
-            child,
-            log,
+            child: started.child,
+            log: started.log,
         }
+    }
+
+    /// Kills the server with SIGKILL (no shutdown at all) and reaps it.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL the server");
+        self.child.wait().expect("reap the killed server");
+    }
+
+    /// Starts the server again over the same sessions, data and configuration (after
+    /// [`Gateway::kill`] or an exit), with new addresses.
+    pub async fn restart(&mut self) {
+        assert!(!self.is_running(), "restart: the server is still running");
+        let started = spawn(&self.dir.path().join("config.properties")).await;
+        self.api = started.api;
+        self.operator = started.operator;
+        self.child = started.child;
+        self.log = started.log;
     }
 
     pub fn cryptor(&self) -> Arc<Cryptor> {
@@ -207,6 +208,150 @@ impl Drop for Gateway {
         // Only the process this harness started, by its id.
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// `tgcollector serve` over a directory the test prepared (its `sessions/`), configured
+/// with the harness's defaults plus `extra` lines; for tests that build their own world,
+/// restart the server over the same files, or watch the process itself. The live stream
+/// is off unless `extra` sets `rabbitmq.enabled`.
+pub struct Serve {
+    pub api: SocketAddr,
+    pub operator: SocketAddr,
+    child: Child,
+    /// The server's stderr lines after the "listening" line.
+    pub log: mpsc::Receiver<String>,
+}
+
+impl Serve {
+    /// Writes `dir/config.properties` and starts the server on it.
+    pub async fn spawn(dir: &std::path::Path, key: &CryptoKey, extra: &str) -> Serve {
+        let rabbitmq = if extra.contains("rabbitmq.enabled") {
+            ""
+        } else {
+            "rabbitmq.enabled = false\n"
+        };
+        let config = dir.join("config.properties");
+        std::fs::write(
+            &config,
+            format!(
+                "telegram.api_id = 2040\n\
+                 telegram.api_hash = b18441a1ff607e10a989891a5462e627\n\
+                 sessions.dir = sessions\n\
+                 data.dir = data\n\
+                 server.listen = 127.0.0.1:0\n\
+                 server.operator_listen = 127.0.0.2:0\n\
+                 crypto.keys = {}\n\
+                 pool.requests_per_second = 1000\n\
+                 log.level = info\n\
+                 {rabbitmq}{extra}",
+                keygen::config_value(key),
+            ),
+        )
+        .expect("config file");
+        let started = spawn(&config).await;
+        Serve {
+            api: started.api,
+            operator: started.operator,
+            child: started.child,
+            log: started.log,
+        }
+    }
+
+    pub async fn client(&self, key: &CryptoKey) -> GatewayClient {
+        GatewayClient::connect(self.api, Arc::new(cryptor_for(key)))
+            .await
+            .expect("connects to the gateway")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the server with SIGKILL (no shutdown at all) and reaps it.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL the server");
+        self.child.wait().expect("reap the killed server");
+    }
+
+    /// The process's peak resident memory so far (`VmHWM` of /proc/<pid>/status), bytes.
+    pub fn peak_rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("the server's /proc status (Linux, still running)");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| {
+                value
+                    .trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+            .map(|kib| kib * 1024)
+            .unwrap_or_else(|| panic!("no VmHWM line in /proc/{}/status", self.pid()))
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        // Only the process this harness started, by its id.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A started server process and what its "listening" line said.
+struct Started {
+    child: Child,
+    api: SocketAddr,
+    operator: SocketAddr,
+    log: mpsc::Receiver<String>,
+}
+
+/// Starts `tgcollector --config <config> serve` and waits for its "listening" line.
+async fn spawn(config: &std::path::Path) -> Started {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tgcollector"))
+        .arg("--config")
+        .arg(config)
+        .arg("serve")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the tgcollector binary starts");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (lines, log) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if lines.send(strip_ansi(&line)).is_err() {
+                break;
+            }
+        }
+    });
+    let (line, log) = tokio::task::spawn_blocking(move || {
+        let mut seen = Vec::new();
+        loop {
+            match log.recv_timeout(HANG_GUARD) {
+                Ok(line) if line.contains("listening") => return (line, log),
+                Ok(line) => seen.push(line),
+                Err(_) => panic!(
+                    "the gateway never reported listening; its log:\n{}",
+                    seen.join("\n")
+                ),
+            }
+        }
+    })
+    .await
+    .expect("log reader");
+    Started {
+        child,
+        api: field(&line, "api"),
+        operator: field(&line, "operator"),
+        log,
     }
 }
 

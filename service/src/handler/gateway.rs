@@ -17,6 +17,9 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::Value;
 use tgc_common::clock::unix_ms;
 use tgc_common::config::ServerSettings;
+use tgc_model::joinmap::JoinMap;
+
+use crate::mediaprocessor::MediaProcessor;
 use tgc_model::teleclient::TeleClients;
 use tokio::sync::Semaphore;
 
@@ -61,6 +64,8 @@ pub struct Gateway {
     metrics: Arc<Metrics>,
     limits: Limits,
     permits: Semaphore,
+    joinmap: Option<Arc<JoinMap>>,
+    media: Option<Arc<MediaProcessor>>,
 }
 
 impl Gateway {
@@ -78,7 +83,21 @@ impl Gateway {
             metrics,
             permits: Semaphore::new(limits.max_concurrency),
             limits,
+            joinmap: None,
+            media: None,
         }
+    }
+
+    /// Gives the handlers the join map (`join`, `leave`, `subscriptions` need it).
+    pub fn with_joinmap(mut self, joinmap: Arc<JoinMap>) -> Gateway {
+        self.joinmap = Some(joinmap);
+        self
+    }
+
+    /// Gives the handlers the media pipeline (parsed media is queued, `media` answers).
+    pub fn with_media(mut self, media: Arc<MediaProcessor>) -> Gateway {
+        self.media = Some(media);
+        self
     }
 
     pub fn pool(&self) -> &Arc<TeleClients> {
@@ -200,6 +219,8 @@ impl Gateway {
             params,
             pool: Arc::clone(&self.pool),
             timeout: deadline.saturating_duration_since(Instant::now()),
+            joinmap: self.joinmap.clone(),
+            media: self.media.clone(),
         };
         match tokio::time::timeout_at(deadline.into(), handler.post(&cx)).await {
             Ok(result) => result,

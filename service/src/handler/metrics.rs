@@ -2,7 +2,8 @@
 //!
 //! Request counts and latency are recorded as requests finish. The pool's state is not
 //! mirrored into gauges that could drift: a [`Collector`] reads `TeleClients::report()` at
-//! each scrape, so `/metrics` always shows the accounts as they are now.
+//! each scrape, so `/metrics` always shows the accounts as they are now. The live stream's
+//! publisher is read the same way, from its counters, when `serve` runs one.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +17,9 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tgc_model::teleclient::{AccountReport, AccountState, TeleClients};
+
+use crate::mediaprocessor::MediaProcessor;
+use crate::publisher::{PublisherMonitor, PublisherStats};
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -70,6 +74,18 @@ impl Metrics {
             requests,
             latency,
         }
+    }
+
+    /// Adds the media pipeline's tasks, bytes and failures (`tgc_media_*`) to every scrape.
+    pub fn watch_media(&mut self, media: Arc<MediaProcessor>) {
+        self.registry
+            .register_collector(Box::new(MediaCollector { media }));
+    }
+
+    /// Adds the publisher's counters (`tgc_publisher_*`) to every scrape.
+    pub fn watch_publisher(&mut self, monitor: PublisherMonitor) {
+        self.registry
+            .register_collector(Box::new(PublisherCollector { monitor }));
     }
 
     /// Records one answered request; `route` is the API method or a fixed word for
@@ -177,6 +193,165 @@ impl Collector for PoolCollector {
             None,
             gauge.metric_type(),
         )?)?;
+        Ok(())
+    }
+}
+
+/// One of the publisher's since-start counts.
+type PublisherCounter = fn(&PublisherStats) -> u64;
+
+/// Reads the publisher's counters at scrape time.
+#[derive(Debug)]
+struct PublisherCollector {
+    monitor: PublisherMonitor,
+}
+
+impl Collector for PublisherCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let stats = self.monitor.stats();
+        let counters: [(&str, &str, PublisherCounter); 5] = [
+            (
+                "publisher_accepted",
+                "Live events written to the outbox since start",
+                |s| s.accepted,
+            ),
+            (
+                "publisher_published",
+                "Live events RabbitMQ confirmed since start",
+                |s| s.published,
+            ),
+            (
+                "publisher_duplicates",
+                "Live events dropped as already seen (another account's copy, a replay)",
+                |s| s.duplicates,
+            ),
+            (
+                "publisher_dropped",
+                "Live events refused because the outbox was full",
+                |s| s.dropped,
+            ),
+            (
+                "publisher_ignored",
+                "Updates about chats nobody joined",
+                |s| s.ignored,
+            ),
+        ];
+        for (name, help, value) in counters {
+            let counter = ConstCounter::new(value(&stats));
+            counter.encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                counter.metric_type(),
+            )?)?;
+        }
+        let gauges: [(&str, &str, i64); 3] = [
+            (
+                "publisher_outbox_events",
+                "Live events waiting in the outbox for a confirm",
+                i64::try_from(stats.outbox).unwrap_or(i64::MAX),
+            ),
+            (
+                "publisher_outbox_max_events",
+                "The outbox's cap (rabbitmq.outbox_max_events)",
+                i64::try_from(self.monitor.outbox_max_events()).unwrap_or(i64::MAX),
+            ),
+            (
+                "publisher_link_up",
+                "1 while the RabbitMQ link is up",
+                i64::from(stats.link_up),
+            ),
+        ];
+        for (name, help, value) in gauges {
+            let gauge = ConstGauge::new(value);
+            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads the media pipeline at scrape time: tasks by state from its task table (the truth,
+/// also across restarts), bytes and failures from its counters.
+struct MediaCollector {
+    media: Arc<MediaProcessor>,
+}
+
+impl std::fmt::Debug for MediaCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MediaCollector").finish_non_exhaustive()
+    }
+}
+
+impl Collector for MediaCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let stats = self.media.stats();
+        // A task table that cannot be read shows as no series rather than a failed scrape.
+        if let Ok(counts) = self.media.counts() {
+            let mut tasks = encoder.encode_descriptor(
+                "media_tasks",
+                "Media tasks by state (queued, downloading, uploading, stored, failed, skipped)",
+                None,
+                MetricType::Gauge,
+            )?;
+            for (state, count) in counts {
+                let labels = [("state", state.as_str().to_owned())];
+                ConstGauge::new(i64::try_from(count).unwrap_or(i64::MAX))
+                    .encode(tasks.encode_family(&labels)?)?;
+            }
+        }
+        {
+            let mut bytes = encoder.encode_descriptor(
+                "media_bytes",
+                "Media bytes moved since start: downloaded from Telegram, uploaded to storage",
+                None,
+                MetricType::Counter,
+            )?;
+            for (direction, value) in [
+                ("download", stats.downloaded_bytes),
+                ("upload", stats.uploaded_bytes),
+            ] {
+                let labels = [("direction", direction.to_owned())];
+                ConstCounter::new(value).encode(bytes.encode_family(&labels)?)?;
+            }
+        }
+        {
+            let mut failures = encoder.encode_descriptor(
+                "media_failures",
+                "Media tasks failed since start, by reason",
+                None,
+                MetricType::Counter,
+            )?;
+            for (reason, count) in &stats.failures {
+                let labels = [("reason", reason.clone())];
+                ConstCounter::new(*count).encode(failures.encode_family(&labels)?)?;
+            }
+        }
+        let counters: [(&str, &str, u64); 3] = [
+            (
+                "media_upload_retries",
+                "Uploads retried after a storage failure since start",
+                stats.upload_retries,
+            ),
+            (
+                "media_takeovers",
+                "Media tasks another account took over from a dead owner since start",
+                stats.takeovers,
+            ),
+            (
+                "media_already_stored",
+                "Media found in storage already (same key and size), not uploaded again",
+                stats.already_stored,
+            ),
+        ];
+        for (name, help, value) in counters {
+            let counter = ConstCounter::new(value);
+            counter.encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                counter.metric_type(),
+            )?)?;
+        }
         Ok(())
     }
 }

@@ -2,6 +2,10 @@
 //! `server.operator_listen`): `GET /healthz` (the process answers), `GET /readyz` (at least
 //! one account can serve), `GET /metrics` (Prometheus text).
 //!
+//! `/readyz` also reports the live stream's publisher when one runs (link state, outbox
+//! size, published count), but a broker outage does not make the gateway unready: the
+//! outbox holds the events, and the API does not depend on RabbitMQ.
+//!
 //! They are apart from the API so that a load balancer or Prometheus never needs a key, and
 //! so that exposing the API publicly does not expose the pool's internals.
 
@@ -15,16 +19,28 @@ use tgc_model::teleclient::{AccountState, TeleClients};
 
 use super::gateway::{ResponseBody, plain};
 use super::metrics::Metrics;
+use crate::publisher::PublisherMonitor;
 
 /// The operator listener's request handler.
 pub struct Operator {
     pool: Arc<TeleClients>,
     metrics: Arc<Metrics>,
+    publisher: Option<PublisherMonitor>,
 }
 
 impl Operator {
     pub fn new(pool: Arc<TeleClients>, metrics: Arc<Metrics>) -> Operator {
-        Operator { pool, metrics }
+        Operator {
+            pool,
+            metrics,
+            publisher: None,
+        }
+    }
+
+    /// Reports the publisher in `/readyz` too.
+    pub fn with_publisher(mut self, monitor: PublisherMonitor) -> Operator {
+        self.publisher = Some(monitor);
+        self
     }
 
     pub fn handle<B>(&self, request: &Request<B>) -> Response<ResponseBody> {
@@ -59,7 +75,16 @@ impl Operator {
             .iter()
             .filter(|a| a.state == AccountState::Active)
             .count();
-        let text = format!("{active} of {} accounts active", report.len());
+        let mut text = format!("{active} of {} accounts active", report.len());
+        if let Some(publisher) = &self.publisher {
+            let stats = publisher.stats();
+            text.push_str(&format!(
+                "; publisher: link {}, outbox {}, published {}",
+                if stats.link_up { "up" } else { "down" },
+                stats.outbox,
+                stats.published
+            ));
+        }
         if active > 0 {
             plain(StatusCode::OK, &format!("ready: {text}"))
         } else {

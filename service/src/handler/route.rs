@@ -12,6 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
+use tgc_model::joinmap::JoinMap;
+
+use crate::mediaprocessor::MediaProcessor;
+use crate::parser::{MediaHook, MediaRefs};
 use tgc_model::teleclient::TeleClients;
 
 use super::error::ApiError;
@@ -39,6 +43,23 @@ pub struct Context {
     /// The request's budget; the gateway answers 504 when it runs out, so a handler that
     /// makes several calls may use it to stop early with a partial answer.
     pub timeout: Duration,
+    /// Which account joined which chat: written by `join`/`leave`, read by
+    /// `subscriptions` and by the live stream. None only in a gateway built without one
+    /// (benchmarks); `serve` always has it.
+    pub joinmap: Option<Arc<JoinMap>>,
+    /// The media pipeline: queues the media of the messages a handler parses, and answers
+    /// the `media` method. None in a gateway built without one (benchmarks).
+    pub media: Option<Arc<MediaProcessor>>,
+}
+
+impl Context {
+    /// The hook that gives each parsed media its storage reference (and queues it).
+    pub fn media_hook(&self) -> Arc<dyn MediaHook> {
+        match &self.media {
+            Some(pipeline) => pipeline.hook(),
+            None => Arc::new(MediaRefs),
+        }
+    }
 }
 
 /// The table: method name (the last path segment) to its handler.

@@ -47,7 +47,12 @@ impl Handler for History {
                         .await
                 })
                 .await?;
-            let mut reply = page(&served.value, served.account.0, limit as usize);
+            let mut reply = page(
+                &served.value,
+                served.account.0,
+                limit as usize,
+                cx.media_hook(),
+            );
             reply["chat"] = json!(chat.to_string());
             reply["account"] = json!(served.account.0);
             Ok(reply)

@@ -1,8 +1,10 @@
 //! `join`: an account of the pool joins a public channel or supergroup
 //! (`channels.joinChannel`). The account the pool picks is the one that holds the chat, so a
-//! later `leave` lands on the same account.
+//! later `leave` lands on the same account. The join is recorded in the join map
+//! (`how = api`), which is what makes the live stream publish the chat's messages.
 
 use serde_json::{Value, json};
+use tgc_model::joinmap::{JoinHow, JoinMap};
 use tgc_model::teleclient::tl;
 
 use super::peer::{Kind, bare, describe};
@@ -19,6 +21,7 @@ impl Handler for Join {
     fn post<'a>(&'a self, cx: &'a Context) -> Reply<'a> {
         Box::pin(async move {
             let chat = cx.params.chat("chat")?;
+            let joinmap = joinmap_of(cx)?;
             channel_only(cx, &chat, "joined").await?;
             let served = cx
                 .pool
@@ -28,22 +31,39 @@ impl Handler for Join {
                             channel: (&peer).into(),
                         })
                         .await?;
-                    Ok(match joined {
+                    let described = match joined {
                         tl::enums::messages::ChatInviteJoinResult::Ok(ok) => {
                             chat_in_updates(&ok.updates, &peer)
                         }
                         // A join that asks for a bot's web view first: joined, nothing to show.
                         tl::enums::messages::ChatInviteJoinResult::WebView(_) => bare(&peer),
-                    })
+                    };
+                    Ok((described, peer.id))
                 })
                 .await?;
+            let (described, chat_peer) = served.value;
+            joinmap
+                .record_join(chat_peer, served.account, JoinHow::Api)
+                .map_err(|error| {
+                    ApiError::internal(format!(
+                        "account {} joined {chat} but recording it failed: {error}",
+                        served.account.0
+                    ))
+                })?;
             Ok(json!({
                 "joined": true,
-                "chat": served.value,
+                "chat": described,
                 "account": served.account.0,
             }))
         })
     }
+}
+
+/// The join map, or an internal error for a gateway built without one.
+pub fn joinmap_of(cx: &Context) -> Result<&JoinMap, ApiError> {
+    cx.joinmap
+        .as_deref()
+        .ok_or_else(|| ApiError::internal("this gateway has no join map (data.dir)"))
 }
 
 /// Refuses users and basic groups: only channels and supergroups are joined by name.

@@ -1,10 +1,13 @@
 //! `leave`: an account of the pool leaves a channel or supergroup (`channels.leaveChannel`).
 //! The pool routes the chat to the account that holds it, which is the one that joined it.
+//! The leave is removed from the join map, so the live stream stops publishing the chat
+//! once no account is recorded in it.
 
 use serde_json::json;
 use tgc_model::teleclient::tl;
 
-use super::join::{channel_only, chat_in_updates};
+use super::join::{channel_only, chat_in_updates, joinmap_of};
+use crate::handler::error::ApiError;
 use crate::handler::route::{Context, Handler, Reply};
 
 pub struct Leave;
@@ -17,6 +20,7 @@ impl Handler for Leave {
     fn post<'a>(&'a self, cx: &'a Context) -> Reply<'a> {
         Box::pin(async move {
             let chat = cx.params.chat("chat")?;
+            let joinmap = joinmap_of(cx)?;
             channel_only(cx, &chat, "left").await?;
             let served = cx
                 .pool
@@ -26,12 +30,21 @@ impl Handler for Leave {
                             channel: (&peer).into(),
                         })
                         .await?;
-                    Ok(chat_in_updates(&updates, &peer))
+                    Ok((chat_in_updates(&updates, &peer), peer.id))
                 })
                 .await?;
+            let (described, chat_peer) = served.value;
+            joinmap
+                .record_leave(chat_peer, served.account)
+                .map_err(|error| {
+                    ApiError::internal(format!(
+                        "account {} left {chat} but recording it failed: {error}",
+                        served.account.0
+                    ))
+                })?;
             Ok(json!({
                 "left": true,
-                "chat": served.value,
+                "chat": described,
                 "account": served.account.0,
             }))
         })

@@ -4,7 +4,9 @@
 use serde_json::{Value, json};
 use tgc_model::teleclient::tl;
 
-use crate::parser::{ParseContext, parse_message};
+use std::sync::Arc;
+
+use crate::parser::{MediaHook, ParseContext, parse_message};
 
 /// The messages of a `messages.Messages` answer, newest first as Telegram sends them.
 pub fn messages_of(answer: &tl::enums::messages::Messages) -> &[tl::enums::Message] {
@@ -36,13 +38,15 @@ pub fn message_id(message: &tl::enums::Message) -> i32 {
     }
 }
 
-/// Parses every message of `answer` fetched by `account`, keeping those `keep` accepts.
+/// Parses every message of `answer` fetched by `account`, keeping those `keep` accepts;
+/// `media` names (and the pipeline's hook queues) each media met.
 pub fn parse_all(
     answer: &tl::enums::messages::Messages,
     account: i64,
+    media: Arc<dyn MediaHook>,
     keep: impl Fn(&tl::enums::Message) -> bool,
 ) -> Vec<Value> {
-    let cx = ParseContext::from_messages(answer, account);
+    let cx = ParseContext::from_messages(answer, account).with_media_hook(media);
     messages_of(answer)
         .iter()
         .filter(|m| keep(m))
@@ -52,7 +56,12 @@ pub fn parse_all(
 
 /// A history or search page: `{"messages", "count", "next_offset_id"}`. The cursor is the
 /// oldest id of a full page (ask again with `offset_id` set to it), `null` on the last page.
-pub fn page(answer: &tl::enums::messages::Messages, account: i64, limit: usize) -> Value {
+pub fn page(
+    answer: &tl::enums::messages::Messages,
+    account: i64,
+    limit: usize,
+    media: Arc<dyn MediaHook>,
+) -> Value {
     let raw = messages_of(answer);
     let next = if raw.len() >= limit && limit > 0 {
         raw.iter().map(message_id).filter(|id| *id > 1).min()
@@ -60,7 +69,7 @@ pub fn page(answer: &tl::enums::messages::Messages, account: i64, limit: usize) 
         None
     };
     json!({
-        "messages": parse_all(answer, account, |_| true),
+        "messages": parse_all(answer, account, media, |_| true),
         "count": total_of(answer),
         "next_offset_id": next,
     })

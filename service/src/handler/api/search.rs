@@ -56,7 +56,12 @@ impl Handler for Search {
                         }
                     })
                     .await?;
-                let mut reply = page(&served.value, served.account.0, limit as usize);
+                let mut reply = page(
+                    &served.value,
+                    served.account.0,
+                    limit as usize,
+                    cx.media_hook(),
+                );
                 // See the module docs: there is no next page to offer across accounts.
                 reply["next_offset_id"] = serde_json::Value::Null;
                 reply["query"] = json!(query);
@@ -90,7 +95,12 @@ impl Handler for Search {
                     }
                 })
                 .await?;
-            let mut reply = page(&served.value, served.account.0, limit as usize);
+            let mut reply = page(
+                &served.value,
+                served.account.0,
+                limit as usize,
+                cx.media_hook(),
+            );
             reply["query"] = json!(query);
             reply["chat"] = json!(chat.to_string());
             reply["account"] = json!(served.account.0);

@@ -1,23 +1,23 @@
-//! `subscriptions`: the channels and groups the pool's accounts are members of, each with the
-//! accounts in it, read from every active account's dialogs (`messages.getDialogs`).
+//! `subscriptions`: the chats the gateway is subscribed to, read from the join map: for
+//! each chat (by its marked id, the `chat.id` of the messages the stream publishes), the
+//! accounts recorded in it, when and how each joined (`api` through `join`, `telegram`
+//! when seen in an update).
 //!
-//! Every account is asked because membership is per account; an account that fails is
-//! reported in `errors` and the others still answer, so one bad account does not hide the
-//! rest.
+//! The join map, not Telegram, is the answer because it is what the live stream filters
+//! on: a chat an account sits in but nobody joined through the gateway (nor was added to
+//! while it streamed) is not published, so it is not a subscription. Reading it costs no
+//! Telegram call, so polling this method cannot get an account flood-limited.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
-use tgc_model::teleclient::{AccountState, tl};
+use tgc_model::joinmap::Subscription;
 
-use super::peer::chat_id;
+use super::join::joinmap_of;
+use crate::handler::error::ApiError;
 use crate::handler::route::{Context, Handler, Reply};
-use crate::parser::parse_chat;
 
 pub struct Subscriptions;
-
-/// Dialogs read per account: one page of Telegram's maximum.
-const DIALOGS: i32 = 100;
 
 impl Handler for Subscriptions {
     fn params(&self) -> &'static [&'static str] {
@@ -26,62 +26,76 @@ impl Handler for Subscriptions {
 
     fn post<'a>(&'a self, cx: &'a Context) -> Reply<'a> {
         Box::pin(async move {
-            let mut chats: BTreeMap<i64, (Value, Vec<i64>)> = BTreeMap::new();
-            let mut errors = Vec::new();
-            for account in cx.pool.accounts() {
-                if account.state() != AccountState::Active {
-                    continue;
-                }
-                account.pace().await;
-                let answer = account
-                    .client()
-                    .invoke(&tl::functions::messages::GetDialogs {
-                        exclude_pinned: false,
-                        folder_id: None,
-                        offset_date: 0,
-                        offset_id: 0,
-                        offset_peer: tl::enums::InputPeer::Empty,
-                        limit: DIALOGS,
-                        hash: 0,
-                    })
-                    .await;
-                let found = match answer {
-                    Ok(tl::enums::messages::Dialogs::Dialogs(d)) => d.chats,
-                    Ok(tl::enums::messages::Dialogs::Slice(d)) => d.chats,
-                    Ok(tl::enums::messages::Dialogs::NotModified(_)) => Vec::new(),
-                    Err(error) => {
-                        errors.push(
-                            json!({ "account": account.id().0, "message": error.to_string() }),
-                        );
-                        continue;
-                    }
-                };
-                for chat in &found {
-                    if is_member(chat) {
-                        let entry = chats
-                            .entry(chat_id(chat))
-                            .or_insert_with(|| (parse_chat(chat), Vec::new()));
-                        entry.1.push(account.id().0);
-                    }
-                }
-            }
-            let subscriptions: Vec<Value> = chats
-                .into_values()
-                .map(|(mut chat, accounts)| {
-                    chat["accounts"] = json!(accounts);
-                    chat
-                })
-                .collect();
-            Ok(json!({ "subscriptions": subscriptions, "errors": errors }))
+            let joinmap = joinmap_of(cx)?;
+            let recorded = joinmap.subscriptions().map_err(|error| {
+                ApiError::internal(format!("reading the join map failed: {error}"))
+            })?;
+            Ok(json!({ "subscriptions": by_chat(&recorded) }))
         })
     }
 }
 
-/// Whether the account is in the chat (dialogs also list chats it left or was removed from).
-fn is_member(chat: &tl::enums::Chat) -> bool {
-    match chat {
-        tl::enums::Chat::Chat(c) => !c.left && !c.deactivated,
-        tl::enums::Chat::Channel(c) => !c.left,
-        _ => false,
+/// One entry per chat, in chat id order, each with its accounts in account order.
+fn by_chat(recorded: &[Subscription]) -> Vec<Value> {
+    let mut chats: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+    for subscription in recorded {
+        chats
+            .entry(subscription.chat_id())
+            .or_default()
+            .push(json!({
+                "account": subscription.account.0,
+                "joined_at": subscription.joined_at,
+                "how": subscription.how.as_str(),
+            }));
+    }
+    chats
+        .into_iter()
+        .map(|(id, accounts)| json!({ "id": id, "accounts": accounts }))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use tgc_model::joinmap::JoinHow;
+    use tgc_model::teleclient::{AccountId, PeerId};
+
+    use super::*;
+
+    #[test]
+    fn each_chat_lists_its_accounts_with_when_and_how() {
+        let news = PeerId::channel_unchecked(100_001);
+        let recorded = [
+            Subscription {
+                chat: news,
+                account: AccountId(1),
+                joined_at: 1_700_000_000,
+                how: JoinHow::Api,
+            },
+            Subscription {
+                chat: news,
+                account: AccountId(2),
+                joined_at: 1_700_000_100,
+                how: JoinHow::Telegram,
+            },
+            Subscription {
+                chat: PeerId::chat_unchecked(500),
+                account: AccountId(2),
+                joined_at: 1_700_000_200,
+                how: JoinHow::Api,
+            },
+        ];
+        let chats = by_chat(&recorded);
+        assert_eq!(
+            Value::Array(chats),
+            json!([
+                { "id": -1_000_000_100_001_i64, "accounts": [
+                    { "account": 1, "joined_at": 1_700_000_000, "how": "api" },
+                    { "account": 2, "joined_at": 1_700_000_100, "how": "telegram" },
+                ]},
+                { "id": -500, "accounts": [
+                    { "account": 2, "joined_at": 1_700_000_200, "how": "api" },
+                ]},
+            ])
+        );
     }
 }

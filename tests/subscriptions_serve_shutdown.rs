@@ -1,0 +1,140 @@
+//! `tgcollector serve` with the live stream on, stopped with SIGTERM: it exits cleanly
+//! after saving each account's update state and closing the AMQP link, and once started
+//! again it publishes what was posted while it was stopped, without repeating what it had
+//! already published. The operator endpoints show the publisher meanwhile.
+
+mod gateway_support;
+
+use std::time::Duration;
+
+use gateway_support::{Gateway, Options, amqp_url, json};
+use telesim::api::NewMessage;
+use telesim::world::demo::TECH_DIGEST;
+use tgc_service::publisher::Tail;
+use tgc_service::publisher::lapin::options::ExchangeDeleteOptions;
+use tgc_service::publisher::lapin::{Connection, ConnectionProperties};
+
+/// A guard against a hang: generous, never a measurement.
+const HANG_GUARD: Duration = Duration::from_secs(120);
+
+/// Reads `count` events from `tail`, returning their message_ids.
+async fn read(tail: &mut Tail, count: usize) -> Vec<String> {
+    let reading = async {
+        let mut ids = Vec::with_capacity(count);
+        while ids.len() < count {
+            let event = tail
+                .next()
+                .await
+                .expect("the consumer stays open")
+                .expect("a delivery");
+            ids.push(event.message_id.expect("every event has a message_id"));
+        }
+        ids
+    };
+    tokio::time::timeout(HANG_GUARD, reading)
+        .await
+        .unwrap_or_else(|_| panic!("{count} events did not arrive within {HANG_GUARD:?}"))
+}
+
+/// Waits for a log line containing `text`, failing with what the log said instead.
+async fn log_line(gateway: &Gateway, text: &str) -> String {
+    let deadline = tokio::time::Instant::now() + HANG_GUARD;
+    let mut seen = Vec::new();
+    loop {
+        for line in gateway.log.try_iter() {
+            if line.contains(text) {
+                return line;
+            }
+            seen.push(line);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no log line with {text:?} within {HANG_GUARD:?}; the log:\n{}",
+            seen.join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn post(gateway: &Gateway, count: usize, label: &str) {
+    for i in 0..count {
+        gateway
+            .sim
+            .telegram
+            .post_message(TECH_DIGEST, NewMessage::text(format!("{label} {i}")))
+            .expect("posting");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_saves_the_stream_state_and_a_restart_publishes_what_came_meanwhile() {
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let exchange = format!("tgc.test.serve_shutdown.{}.{nonce}", std::process::id());
+    let mut tail = tokio::time::timeout(HANG_GUARD, Tail::connect(&amqp_url(), &exchange, None))
+        .await
+        .expect("the consumer connects in time")
+        .expect("RabbitMQ on 127.0.0.1:5672 (run ./test.sh to start it)");
+    let mut gateway = Gateway::start_with(Options {
+        rabbitmq_exchange: Some(exchange.clone()),
+        ..Options::default()
+    })
+    .await;
+    let mut client = gateway.client().await;
+    client
+        .query("join", &json(r#"{"chat": "@tech_digest"}"#))
+        .await
+        .expect("join");
+    drop(client);
+
+    post(&gateway, 20, "before");
+    let first = read(&mut tail, 20).await;
+    let (_, metrics) = gateway.operator_get("/metrics").await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("tgc_publisher_published_total ") && !l.ends_with(" 0")),
+        "/metrics counts the publishes:\n{metrics}"
+    );
+    assert!(
+        metrics.contains("tgc_publisher_outbox_events"),
+        "/metrics shows the outbox:\n{metrics}"
+    );
+
+    gateway.terminate();
+    log_line(&gateway, "publisher stopped").await;
+    let status = tokio::time::timeout(HANG_GUARD, async {
+        // The process exits by itself after SIGTERM; poll its status.
+        loop {
+            if !gateway.is_running() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(status.is_ok(), "the server did not exit after SIGTERM");
+
+    post(&gateway, 10, "while stopped");
+    gateway.restart().await;
+    let second = read(&mut tail, 10).await;
+    assert!(
+        second.iter().all(|id| !first.contains(id)),
+        "after a clean stop nothing is published twice: {second:?}"
+    );
+    let (status, ready) = gateway.operator_get("/readyz").await;
+    assert_eq!(status, 200, "{ready}");
+    assert!(ready.contains("publisher: link up"), "{ready}");
+
+    tail.close().await;
+    if let Ok(connection) = Connection::connect(&amqp_url(), ConnectionProperties::default()).await
+    {
+        if let Ok(channel) = connection.create_channel().await {
+            let _ = channel
+                .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+                .await;
+        }
+        let _ = connection.close(200, "test done".into()).await;
+    }
+}
