@@ -103,6 +103,11 @@ demo() {
   # telesim writes the session files after it listens and before its control port opens.
   wait_for_log telesim "control listening" 30
 
+  # Live messages go to RabbitMQ when one answers on 127.0.0.1:5672; the demo runs without.
+  local rabbitmq=false
+  if (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then rabbitmq=true; fi
+  say "RabbitMQ on 127.0.0.1:5672: rabbitmq.enabled = $rabbitmq"
+
   # A configuration of its own, with a fresh key: run/ is never committed.
   local key config=$DEMO_DIR/demo.properties
   key=$("$BIN/tgcollector" keygen 2>/dev/null | sed -n 's/^crypto\.keys = //p')
@@ -117,6 +122,10 @@ server.listen = $DEMO_API
 server.operator_listen = $DEMO_OPERATOR
 crypto.keys = $key
 log.level = info
+rabbitmq.enabled = $rabbitmq
+rabbitmq.exchange = tgc.demo
+media.storage = local
+media.storage.local.dir = data/media
 PROPS
   chmod 600 "$config"
 
@@ -136,6 +145,13 @@ PROPS
   run history '{"params": {"chat": "https://t.me/tech_digest", "limit": 2}}'
   run search '{"params": {"chat": "telesim_news", "query": "launch", "limit": 1}}'
   run accounts
+  printf '\n$ tgcollector query history %s   (20 messages; their media is queued)\n' \
+    "'{\"params\": {\"chat\": \"@telesim_news\", \"limit\": 20}}'"
+  "${query[@]}" history '{"params": {"chat": "@telesim_news", "limit": 20}}' >/dev/null
+  sleep 2
+  run media '{"params": {"media_id": 9301}}'
+  printf '\n$ ls %s\n' "$DEMO_DIR/data/media"
+  ls -l "$DEMO_DIR/data/media"
   if command -v curl >/dev/null; then
     printf '\n$ curl -s http://%s/readyz\n' "$DEMO_OPERATOR"
     curl -s "http://$DEMO_OPERATOR/readyz"

@@ -341,6 +341,10 @@ async fn operator_endpoints_report_health_readiness_and_metrics() {
         "tgc_http_request_duration_seconds_bucket",
         "tgc_account_flood_waits_total",
         "tgc_account_resolves_total",
+        r#"tgc_media_tasks{state="queued"}"#,
+        r#"tgc_media_bytes_total{direction="download"}"#,
+        "tgc_media_upload_retries_total 0",
+        "tgc_media_takeovers_total 0",
     ] {
         assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
     }

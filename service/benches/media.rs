@@ -217,18 +217,9 @@ async fn sequential(pool: &TeleClients, size: u64) -> Duration {
 async fn pipeline(pool: &Arc<TeleClients>, dir: &std::path::Path, total: u64) -> Duration {
     let cancel = CancellationToken::new();
     let config = MediaConfig {
-        enabled: true,
         max_size: 4 << 30,
-        kinds: tgc_common::config::MediaKind::ALL
-            .iter()
-            .map(|(_, kind)| *kind)
-            .collect(),
-        downloads_per_account: 2,
         downloads_total: 20,
-        uploads: 4,
-        chunk_size: CHUNK as u64,
-        parallel_chunks: 4,
-        data_dir: dir.join("data"),
+        ..MediaConfig::defaults(dir.join("data"))
     };
     let storage = Storage::local(dir.join("media")).expect("local storage");
     let processor = MediaProcessor::start_with(config, storage, Arc::clone(pool), cancel.clone())

@@ -87,6 +87,12 @@ async fn a_dead_owner_hands_its_tasks_to_another_account_that_sees_the_chat() {
     let cancel = CancellationToken::new();
     let first = start(&setup, &pool, setup.local_storage(), &cancel);
     read_channel(&pool, &first, 0, owner).await;
+    // Queued downloads weigh on the owner in the pool's picks.
+    let pending = pool
+        .account(tgc_model::teleclient::AccountId(owner))
+        .expect("the owner")
+        .pending_downloads();
+    assert!(pending > 0, "the owner's queued downloads are not counted");
     cancel.cancel();
     first.join().await;
     drop(first);

@@ -59,6 +59,22 @@ pub struct MediaConfig {
 }
 
 impl MediaConfig {
+    /// The configuration's defaults (every kind, 2 GiB cap, 2 downloads per account, 16
+    /// in all, 4 uploads, 512 KiB chunks, 4 at a time), keeping files in `data_dir`.
+    pub fn defaults(data_dir: impl Into<PathBuf>) -> MediaConfig {
+        MediaConfig {
+            enabled: true,
+            max_size: 2 << 30,
+            kinds: MediaKind::ALL.iter().map(|(_, kind)| *kind).collect(),
+            downloads_per_account: 2,
+            downloads_total: 16,
+            uploads: 4,
+            chunk_size: 512 * 1024,
+            parallel_chunks: 4,
+            data_dir: data_dir.into(),
+        }
+    }
+
     pub fn from_settings(settings: &Settings) -> MediaConfig {
         let media = &settings.media;
         MediaConfig {

@@ -178,18 +178,8 @@ impl Setup {
 
     pub fn config(&self) -> MediaConfig {
         MediaConfig {
-            enabled: true,
-            max_size: 2 << 30,
-            kinds: tgc_common::config::MediaKind::ALL
-                .iter()
-                .map(|(_, kind)| *kind)
-                .collect(),
-            downloads_per_account: 2,
             downloads_total: 8,
-            uploads: 4,
-            chunk_size: 512 * 1024,
-            parallel_chunks: 4,
-            data_dir: self.data(),
+            ..MediaConfig::defaults(self.data())
         }
     }
 }
