@@ -2,7 +2,8 @@
 //!
 //! This crate holds everything that talks to Telegram on behalf of an account: the
 //! account session files ([`session`]), the account pool ([`teleclient`]) with its shared
-//! username [`directory`], and later the join map and account-bound media objects. It
+//! username [`directory`], the [`joinmap`] of who joined which chat, and account-bound media
+//! downloads with their task table ([`media`]). It
 //! knows nothing of HTTP or of the sealed envelopes the gateway speaks; `tgc-service`
 //! builds on it, and it builds only on `tgc-common`.
 

@@ -3,6 +3,7 @@
 //! - [`cryptor`]: sealed envelopes (AES-256-GCM with a keyring, clock window, replay cache).
 //! - [`parser`]: raw Telegram messages into the stable, versioned JSON schema.
 //! - [`handler`]: the route table and one Tornado-style handler per API method.
+//! - [`mediaprocessor`]: account-bound download queues and the upload queue into object storage.
 //! - [`publisher`]: live messages of joined chats to RabbitMQ, through a persistent outbox.
 //!
 //! Nothing here listens on a socket: the binary (`src/`) owns the server and its shutdown.

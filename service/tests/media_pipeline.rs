@@ -247,3 +247,50 @@ async fn kind_filters_and_size_caps_skip_media_without_downloading_it() {
     cancel.cancel();
     processor.join().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_account_and_global_download_limits_hold() {
+    let setup = Setup::new().await;
+    let pool = setup.pool().await;
+    // Latency keeps every request in flight long enough for the limits to be reached.
+    setup
+        .sim
+        .faults
+        .method_latency("upload.getFile", std::time::Duration::from_millis(20));
+    let cancel = CancellationToken::new();
+    let config = tgc_service::mediaprocessor::MediaConfig {
+        downloads_per_account: 1,
+        downloads_total: 3,
+        parallel_chunks: 2,
+        ..setup.config()
+    };
+    let processor = MediaProcessor::start_with(
+        config,
+        setup.local_storage(),
+        Arc::clone(&pool),
+        cancel.clone(),
+    )
+    .expect("the pipeline starts");
+    // One channel per account, so every account has a queue of its own.
+    for c in 0..5 {
+        read_channel(&pool, &processor, c, members(c)[0]).await;
+    }
+    until_stored(&processor, 5 * PER_CHANNEL as u64).await;
+    let counters = &setup.sim.counters;
+    for account in ACCOUNTS {
+        let peak = counters.peak_in_flight(account, "upload.getFile");
+        assert!(
+            peak <= 2,
+            "account {account} had {peak} chunk requests in flight; 1 download × 2 chunks allowed"
+        );
+    }
+    let total = counters.peak_in_flight_total("upload.getFile");
+    println!("peak upload.getFile in flight: {total} (limit 3 downloads × 2 chunks)");
+    assert!(
+        total <= 6,
+        "{total} chunk requests in flight; 3 × 2 allowed"
+    );
+    assert!(total > 2, "downloads of several accounts ran at once");
+    cancel.cancel();
+    processor.join().await;
+}

@@ -2,8 +2,7 @@
 //!
 //! A task reaches this queue once every chunk is in its staging file. `media.uploads`
 //! workers take tasks in order; each first asks storage whether the key already holds an
-//! object of the right size (the same media stored by a run that died before recording it,
-//! or met under another task id is impossible: keys are per media id), so a media is
+//! object of the right size (stored by a run that died before recording it), so a media is
 //! written once. A storage outage does not fail tasks: they wait, with exponential backoff
 //! up to [`MAX_BACKOFF`], and the queue resumes where it stopped. Only a permanent refusal
 //! (bad credentials, no such bucket) fails a task, with the storage's reason.

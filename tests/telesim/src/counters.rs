@@ -6,6 +6,11 @@
 //! (`grammers_tl_types::name_for_id`, e.g. `"contacts.resolveUsername"`). Calls made with a key
 //! that no account is logged in on (the login flow) are counted under user id 0. Service messages
 //! (ping, acks, future salts) are not API calls and are not counted.
+//!
+//! Calls **in flight** are tracked too, from the moment the server reads a call to the moment
+//! its answer is queued (injected latency included), with the peak per (account, method) and
+//! per method over all accounts: the server's view of a client's concurrency, which can only
+//! be lower than the client's own, so a test can check a client's concurrency limits.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,6 +22,35 @@ pub const NO_ACCOUNT: i64 = 0;
 #[derive(Clone, Default)]
 pub struct Counters {
     counts: Arc<Mutex<HashMap<(i64, String), u64>>>,
+    in_flight: Arc<Mutex<HashMap<(i64, String), Concurrency>>>,
+}
+
+/// The key under which calls of every account are tracked together.
+const ALL_ACCOUNTS: i64 = i64::MIN;
+
+/// Calls in flight now, and the most there ever were.
+#[derive(Debug, Default, Clone, Copy)]
+struct Concurrency {
+    now: u64,
+    peak: u64,
+}
+
+/// One call in flight; it lands when dropped.
+pub struct InFlight {
+    counters: Counters,
+    user_id: i64,
+    method: String,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut in_flight = self.counters.in_flight();
+        for user in [self.user_id, ALL_ACCOUNTS] {
+            if let Some(c) = in_flight.get_mut(&(user, self.method.clone())) {
+                c.now = c.now.saturating_sub(1);
+            }
+        }
+    }
 }
 
 impl Counters {
@@ -28,6 +62,39 @@ impl Counters {
         self.counts
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn in_flight(&self) -> MutexGuard<'_, HashMap<(i64, String), Concurrency>> {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A call of `method` by `user_id` starts; it is in flight until the guard drops.
+    pub fn begin(&self, user_id: i64, method: &str) -> InFlight {
+        let mut in_flight = self.in_flight();
+        for user in [user_id, ALL_ACCOUNTS] {
+            let c = in_flight.entry((user, method.to_owned())).or_default();
+            c.now += 1;
+            c.peak = c.peak.max(c.now);
+        }
+        InFlight {
+            counters: self.clone(),
+            user_id,
+            method: method.to_owned(),
+        }
+    }
+
+    /// The most calls of `method` by `user_id` that were in flight at once.
+    pub fn peak_in_flight(&self, user_id: i64, method: &str) -> u64 {
+        self.in_flight()
+            .get(&(user_id, method.to_owned()))
+            .map_or(0, |c| c.peak)
+    }
+
+    /// The most calls of `method` in flight at once, all accounts together.
+    pub fn peak_in_flight_total(&self, method: &str) -> u64 {
+        self.peak_in_flight(ALL_ACCOUNTS, method)
     }
 
     /// Records one call of `method` by `user_id`.
@@ -77,9 +144,12 @@ impl Counters {
         all
     }
 
-    /// Forgets every count (between phases of a test).
+    /// Forgets every count and peak (between phases of a test).
     pub fn reset(&self) {
         self.lock().clear();
+        for c in self.in_flight().values_mut() {
+            c.peak = c.now;
+        }
     }
 }
 
@@ -105,5 +175,22 @@ mod tests {
         );
         counters.reset();
         assert_eq!(counters.total(), 0);
+    }
+
+    #[test]
+    fn peaks_of_calls_in_flight_per_account_and_in_all() {
+        let counters = Counters::new();
+        let a1 = counters.begin(1, "upload.getFile");
+        let a2 = counters.begin(1, "upload.getFile");
+        drop(a1);
+        let b = counters.begin(2, "upload.getFile");
+        let a3 = counters.begin(1, "upload.getFile");
+        assert_eq!(counters.peak_in_flight(1, "upload.getFile"), 2);
+        assert_eq!(counters.peak_in_flight(2, "upload.getFile"), 1);
+        assert_eq!(counters.peak_in_flight_total("upload.getFile"), 3);
+        drop((a2, b, a3));
+        let _c = counters.begin(2, "upload.getFile");
+        assert_eq!(counters.peak_in_flight_total("upload.getFile"), 3);
+        assert_eq!(counters.peak_in_flight(3, "upload.getFile"), 0);
     }
 }

@@ -27,6 +27,7 @@ use super::outbox::{self, OutMessage, SERVER_SALT};
 use super::transport::{FrameError, FrameReader, FrameWriter};
 use super::unwrap::unwrap_call;
 use crate::api::CallContext;
+use crate::counters::InFlight;
 
 /// The layer assumed for a connection that has not announced one (grammers 0.11's).
 const DEFAULT_LAYER: i32 = tl::LAYER;
@@ -229,9 +230,9 @@ impl Connection {
         };
         let telegram = &self.shared.telegram;
         let user_id = telegram.account_of(auth_key_id);
-        self.shared
-            .counters
-            .record(user_id.unwrap_or(crate::counters::NO_ACCOUNT), method);
+        let counted_as = user_id.unwrap_or(crate::counters::NO_ACCOUNT);
+        self.shared.counters.record(counted_as, method);
+        let in_flight = self.shared.counters.begin(counted_as, method);
         let verdict = self.shared.faults.check(user_id, method);
         let result = match verdict.error {
             Some(error) => Err(error),
@@ -256,14 +257,16 @@ impl Connection {
                 messages::rpc_result(msg_id, &messages::rpc_error(error.code, &error.message))
             }
         };
-        self.send_after(delay, OutMessage::response(body));
+        self.send_after(delay, OutMessage::response(body), in_flight);
         Ok(())
     }
 
-    /// Sends now, or from a task of its own once `delay` has passed.
-    fn send_after(&self, delay: Duration, outgoing: OutMessage) {
+    /// Sends now, or from a task of its own once `delay` has passed; the call stops being
+    /// in flight once its answer is queued.
+    fn send_after(&self, delay: Duration, outgoing: OutMessage, in_flight: InFlight) {
         if delay.is_zero() {
             self.send(outgoing);
+            drop(in_flight);
             return;
         }
         let queue = self.queue.clone();
@@ -273,6 +276,7 @@ impl Connection {
                 _ = cancel.cancelled() => {}
                 _ = tokio::time::sleep(delay) => { let _ = queue.send(outgoing); }
             }
+            drop(in_flight);
         });
     }
 
