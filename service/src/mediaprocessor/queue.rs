@@ -70,13 +70,21 @@ impl Queues {
         self.wake.notified()
     }
 
-    /// The task left `account` (done, failed, or moving to another account).
+    /// The task left `account` (done, failed, or moving to another account). It stays
+    /// tracked if another account's queue holds it (it was taken over meanwhile).
     pub fn finish(&self, account: i64, media_id: i64) {
-        if let Some(lane) = self.lanes().get_mut(&account) {
+        let mut lanes = self.lanes();
+        if let Some(lane) = lanes.get_mut(&account) {
             lane.guards.remove(&media_id);
             lane.waiting.retain(|id| *id != media_id);
         }
-        self.tracked().remove(&media_id);
+        let elsewhere = lanes
+            .values()
+            .any(|lane| lane.guards.contains_key(&media_id));
+        drop(lanes);
+        if !elsewhere {
+            self.tracked().remove(&media_id);
+        }
     }
 
     /// Takes every waiting task off `account` (it died): their ids, to hand over.
