@@ -183,42 +183,58 @@ async fn until_all_stored(serve: &Serve, key: &tgc_common::config::CryptoKey, wo
 async fn sigkill_at_random_points_and_restarts_store_every_media_exactly_once() {
     let world = kill_world();
     let sim = Sim::start(world.clone()).await.expect("telesim starts");
-    // Slow chunks a little so the kills land mid-file, not after everything is done.
+    // Each chunk takes a while, so several downloads are always mid-file.
     sim.faults
-        .method_latency("upload.getFile", Duration::from_millis(150));
+        .method_latency("upload.getFile", Duration::from_millis(30));
     let dir = tempfile::tempdir().expect("a temporary directory");
     sim.write_sessions(&dir.path().join("sessions"))
         .expect("session files");
     let key = keygen::generate();
+    // The kill points: random numbers of chunk requests seen by Telegram, all well before
+    // the last chunk, so every kill lands while media is still moving.
+    let chunks: u64 = world
+        .chats
+        .values()
+        .flat_map(|c| c.messages.iter().filter_map(|m| m.media.as_ref()))
+        .map(|m| m.size.div_ceil(512 * 1024).max(1))
+        .sum();
     let mut rng = rand::thread_rng();
+    let mut kill_points: Vec<u64> = (0..5).map(|_| rng.gen_range(5..chunks * 4 / 5)).collect();
+    kill_points.sort_unstable();
     let mut kills = 0;
-    let mut interrupted = 0;
-    for round in 0..5 {
+    for (round, point) in kill_points.iter().enumerate() {
         let mut serve = Serve::spawn(dir.path(), &key, MEDIA_CONFIG).await;
         if round == 0 {
             let statuses = read_history(&serve, &key).await;
             assert_eq!(statuses.len(), 30);
             assert!(statuses.iter().all(|s| s == "pending"), "{statuses:?}");
         }
-        let pause = Duration::from_millis(rng.gen_range(300..2_500));
-        tokio::time::sleep(pause).await;
+        let deadline = tokio::time::Instant::now() + HANG_GUARD;
+        while sim.counters.method_total("upload.getFile") < *point {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the pipeline made no progress towards chunk request {point}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         serve.kill();
         kills += 1;
         let on_disk = stored(&dir.path().join("media")).len();
-        if on_disk < 30 {
-            interrupted += 1;
-        }
-        println!("round {round}: killed after {pause:?}, {on_disk} objects stored so far");
+        println!(
+            "round {round}: killed at chunk request {point} of {chunks}, {on_disk} objects stored so far"
+        );
+        assert!(on_disk < 30, "the kill came after the work was done");
     }
-    assert!(
-        interrupted >= 2,
-        "only {interrupted} kills landed while media was still moving: the test proves too little"
-    );
     sim.faults.clear();
     let serve = Serve::spawn(dir.path(), &key, MEDIA_CONFIG).await;
     until_all_stored(&serve, &key, &world).await;
     let want = expected(&world);
     let have = stored(&dir.path().join("media"));
+    let extra: Vec<&String> = have.keys().filter(|k| !want.contains_key(*k)).collect();
+    assert!(
+        extra.is_empty(),
+        "files in storage that are no media: {extra:?}"
+    );
     assert_eq!(have.len(), want.len(), "one object per media, no more");
     assert_eq!(have, want, "every media stored byte-exact under its key");
     let staging = dir.path().join("data").join("media-staging");
@@ -231,11 +247,8 @@ async fn sigkill_at_random_points_and_restarts_store_every_media_exactly_once() 
         want.len()
     );
     // Telegram's counters: every chunk fetched, and no file fetched twice from 0 past what
-    // was in flight when killed (at most parallel_chunks per running download per kill).
-    let chunks: u64 = want
-        .values()
-        .map(|(size, _)| size.div_ceil(512 * 1024).max(1))
-        .sum();
+    // was in flight when killed (at most media.downloads_total × media.parallel_chunks
+    // requests per kill).
     let calls = sim.counters.method_total("upload.getFile");
     println!("upload.getFile calls: {calls} for {chunks} chunks");
     assert!(calls >= chunks);

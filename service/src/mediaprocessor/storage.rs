@@ -289,6 +289,36 @@ impl Storage {
         })
     }
 
+    /// Removes what uploads cut short by a crash left behind, before any upload starts;
+    /// returns how many leftovers went. The local store writes an object to `<key>#<n>`
+    /// and renames it into place, so a SIGKILL mid-upload leaves such a file: never the
+    /// media's object, but a stray entry in listings and disk used for nothing. S3 and HTTP leave nothing
+    /// visible (an S3 multipart upload cut short is best ended by the bucket's
+    /// `AbortIncompleteMultipartUpload` lifecycle rule).
+    pub fn sweep_interrupted_uploads(&self) -> Result<usize, StorageError> {
+        let Backend::Local { dir } = &self.backend else {
+            return Ok(0);
+        };
+        let local_dir = |source| StorageError::LocalDir {
+            dir: dir.clone(),
+            source,
+        };
+        let mut removed = 0;
+        for entry in std::fs::read_dir(dir).map_err(local_dir)? {
+            let path = entry.map_err(local_dir)?.path();
+            let interrupted = path
+                .file_name()
+                .and_then(|name| name.to_str())
+                .and_then(|name| name.rsplit_once('#'))
+                .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            if interrupted && path.is_file() {
+                std::fs::remove_file(&path).map_err(local_dir)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Where a consumer finds the object: `file://` for the local store, the path-style
     /// URL for S3 and HTTP.
     pub fn url(&self, key: &str) -> String {
@@ -607,6 +637,32 @@ mod tests {
             store: "S3",
             source: message.to_owned().into(),
         }
+    }
+
+    #[test]
+    fn a_sweep_removes_interrupted_local_uploads_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::local(dir.path()).unwrap();
+        let object = dir.path().join("0c06b20f61d7e8bdf020130781515797");
+        std::fs::write(&object, b"stored").unwrap();
+        std::fs::write(
+            dir.path().join("0c06b20f61d7e8bdf020130781515797#1"),
+            b"half",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("0c06b20f61d7e8bdf020130781515798#12"),
+            b"half",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("notes#draft"), b"not ours").unwrap();
+        assert_eq!(storage.sweep_interrupted_uploads().unwrap(), 2);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["0c06b20f61d7e8bdf020130781515797", "notes#draft"]);
     }
 
     #[test]
