@@ -150,11 +150,6 @@ impl MediaProcessor {
         cancel: CancellationToken,
     ) -> Result<MediaProcessor, MediaError> {
         let store = TaskStore::open_in(&config.data_dir)?;
-        match storage.sweep_interrupted_uploads() {
-            Ok(0) => {}
-            Ok(removed) => tracing::info!(removed, "removed uploads a crash cut short"),
-            Err(error) => tracing::warn!(%error, "cannot sweep interrupted uploads"),
-        }
         let staging_dir = config.data_dir.join("media-staging");
         std::fs::create_dir_all(&staging_dir).map_err(|source| MediaError::Staging {
             path: staging_dir.clone(),

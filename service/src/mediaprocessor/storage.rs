@@ -106,6 +106,14 @@ pub enum StorageError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "cannot remove {path}, left in the local media directory by an interrupted upload: {source}"
+    )]
+    Leftover {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("invalid {backend} media storage settings ({what}): {source}")]
     Settings {
         backend: &'static str,
@@ -188,7 +196,9 @@ impl StorageError {
                 *transient
             }
             StorageError::HttpStatus { status, .. } => status_is_transient(*status),
-            StorageError::ReadFile { source, .. } => io_is_transient(source),
+            StorageError::ReadFile { source, .. } | StorageError::Leftover { source, .. } => {
+                io_is_transient(source)
+            }
             StorageError::LocalDir { .. }
             | StorageError::Settings { .. }
             | StorageError::InvalidKey { .. }
@@ -289,34 +299,32 @@ impl Storage {
         })
     }
 
-    /// Removes what uploads cut short by a crash left behind, before any upload starts;
-    /// returns how many leftovers went. The local store writes an object to `<key>#<n>`
-    /// and renames it into place, so a SIGKILL mid-upload leaves such a file: never the
-    /// media's object, but a stray entry in listings and disk used for nothing. S3 and HTTP leave nothing
+    /// Removes what earlier uploads of `key` cut short by a crash left behind. The local
+    /// store writes an object to `<key>#<n>` (the smallest free n from 1) and renames it
+    /// into place, so a SIGKILL mid-upload leaves such a file: never the media's object, but
+    /// a stray entry in listings and disk used for nothing. S3 and HTTP leave nothing
     /// visible (an S3 multipart upload cut short is best ended by the bucket's
     /// `AbortIncompleteMultipartUpload` lifecycle rule).
-    pub fn sweep_interrupted_uploads(&self) -> Result<usize, StorageError> {
+    fn remove_interrupted_uploads(&self, key: &str) -> Result<(), StorageError> {
         let Backend::Local { dir } = &self.backend else {
-            return Ok(0);
+            return Ok(());
         };
-        let local_dir = |source| StorageError::LocalDir {
-            dir: dir.clone(),
-            source,
-        };
-        let mut removed = 0;
-        for entry in std::fs::read_dir(dir).map_err(local_dir)? {
-            let path = entry.map_err(local_dir)?.path();
-            let interrupted = path
-                .file_name()
-                .and_then(|name| name.to_str())
-                .and_then(|name| name.rsplit_once('#'))
-                .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-            if interrupted && path.is_file() {
-                std::fs::remove_file(&path).map_err(local_dir)?;
-                removed += 1;
+        for n in 1.. {
+            let leftover = dir.join(format!("{key}#{n}"));
+            match std::fs::remove_file(&leftover) {
+                Ok(()) => {
+                    tracing::info!(path = %leftover.display(), "removed an upload a crash cut short")
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => break,
+                Err(source) => {
+                    return Err(StorageError::Leftover {
+                        path: leftover,
+                        source,
+                    });
+                }
             }
         }
-        Ok(removed)
+        Ok(())
     }
 
     /// Where a consumer finds the object: `file://` for the local store, the path-style
@@ -377,6 +385,7 @@ impl Storage {
         if actual != size {
             return Err(self.size_mismatch(key, path, size, actual));
         }
+        self.remove_interrupted_uploads(key)?;
         if size <= PART_SIZE as u64 {
             let part = self.read_part(&mut file, key, path, size, 0).await?;
             self.store
@@ -639,30 +648,24 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_sweep_removes_interrupted_local_uploads_and_nothing_else() {
+    #[tokio::test]
+    async fn an_upload_removes_the_leftovers_of_its_interrupted_predecessors() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::local(dir.path()).unwrap();
-        let object = dir.path().join("0c06b20f61d7e8bdf020130781515797");
-        std::fs::write(&object, b"stored").unwrap();
-        std::fs::write(
-            dir.path().join("0c06b20f61d7e8bdf020130781515797#1"),
-            b"half",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("0c06b20f61d7e8bdf020130781515798#12"),
-            b"half",
-        )
-        .unwrap();
-        std::fs::write(dir.path().join("notes#draft"), b"not ours").unwrap();
-        assert_eq!(storage.sweep_interrupted_uploads().unwrap(), 2);
-        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        let storage = Storage::local(dir.path().join("store")).unwrap();
+        let key = "0c06b20f61d7e8bdf020130781515797";
+        let other = "0c06b20f61d7e8bdf020130781515798";
+        for name in [format!("{key}#1"), format!("{key}#2"), format!("{other}#1")] {
+            std::fs::write(dir.path().join("store").join(name), b"half").unwrap();
+        }
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"stored").unwrap();
+        storage.put_file(key, &file, 6).await.unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(dir.path().join("store"))
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         left.sort();
-        assert_eq!(left, ["0c06b20f61d7e8bdf020130781515797", "notes#draft"]);
+        assert_eq!(left, [key.to_owned(), format!("{other}#1")]);
     }
 
     #[test]
