@@ -8,7 +8,7 @@
 
 mod gateway_support;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
@@ -147,7 +147,12 @@ async fn read_history(serve: &Serve, key: &tgc_common::config::CryptoKey) -> Vec
 }
 
 /// Waits until the `media` method reports every key stored.
-async fn until_all_stored(serve: &Serve, key: &tgc_common::config::CryptoKey, world: &World) {
+async fn until_all_stored(
+    serve: &mut Serve,
+    key: &tgc_common::config::CryptoKey,
+    world: &World,
+    dir: &Path,
+) {
     let ids: Vec<i64> = world
         .chats
         .values()
@@ -157,25 +162,37 @@ async fn until_all_stored(serve: &Serve, key: &tgc_common::config::CryptoKey, wo
                 .filter_map(|m| m.media.as_ref().map(|m| m.id))
         })
         .collect();
-    let mut client = serve.client(key).await;
-    let deadline = tokio::time::Instant::now() + HANG_GUARD;
-    for id in ids {
-        loop {
-            let reply = client
-                .query("media", &json(&format!(r#"{{"media_id": {id}}}"#)))
-                .await
-                .expect("media");
-            match reply["storage"]["status"].as_str() {
-                Some("stored") => break,
-                Some("failed") => panic!("media {id} failed: {reply}"),
-                _ => {}
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "media {id} not stored: {reply}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
+    // What a run before this one finished is on disk already; the rest is announced by a
+    // "media stored" line of this run's log (maybe before the test got here).
+    let on_disk = stored(dir);
+    let mut missing: BTreeSet<String> = ids
+        .iter()
+        .map(|id| storage_key(*id))
+        .filter(|key| !on_disk.contains_key(key))
+        .collect();
+    let announced = |line: &str, missing: &mut BTreeSet<String>| {
+        if line.contains("media stored") {
+            missing.retain(|key| !line.contains(&format!("key={key}")));
         }
+    };
+    for line in serve.log.drain().to_vec() {
+        announced(&line, &mut missing);
+    }
+    while !missing.is_empty() {
+        let line = serve
+            .log
+            .wait_for("every media stored", |line| line.contains("media stored"))
+            .await;
+        announced(&line, &mut missing);
+    }
+    // The gateway's own account of it agrees.
+    let mut client = serve.client(key).await;
+    for id in ids {
+        let reply = client
+            .query("media", &json(&format!(r#"{{"media_id": {id}}}"#)))
+            .await
+            .expect("media");
+        assert_eq!(reply["storage"]["status"], "stored", "{reply}");
     }
 }
 
@@ -209,14 +226,14 @@ async fn sigkill_at_random_points_and_restarts_store_every_media_exactly_once() 
             assert_eq!(statuses.len(), 30);
             assert!(statuses.iter().all(|s| s == "pending"), "{statuses:?}");
         }
-        let deadline = tokio::time::Instant::now() + HANG_GUARD;
-        while sim.counters.method_total("upload.getFile") < *point {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the pipeline made no progress towards chunk request {point}"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        let reached = sim
+            .counters
+            .wait_until(|c| c.method_total("upload.getFile") >= *point);
+        tokio::time::timeout(HANG_GUARD, reached)
+            .await
+            .unwrap_or_else(|_| {
+                panic!("the pipeline made no progress towards chunk request {point}")
+            });
         serve.kill();
         kills += 1;
         let on_disk = stored(&dir.path().join("media")).len();
@@ -226,8 +243,8 @@ async fn sigkill_at_random_points_and_restarts_store_every_media_exactly_once() 
         assert!(on_disk < 30, "the kill came after the work was done");
     }
     sim.faults.clear();
-    let serve = Serve::spawn(dir.path(), &key, MEDIA_CONFIG).await;
-    until_all_stored(&serve, &key, &world).await;
+    let mut serve = Serve::spawn(dir.path(), &key, MEDIA_CONFIG).await;
+    until_all_stored(&mut serve, &key, &world, &dir.path().join("media")).await;
     let want = expected(&world);
     let have = stored(&dir.path().join("media"));
     let extra: Vec<&String> = have.keys().filter(|k| !want.contains_key(*k)).collect();
@@ -282,7 +299,7 @@ async fn a_one_gibibyte_file_moves_through_the_gateway_with_bounded_memory() {
     sim.write_sessions(&dir.path().join("sessions"))
         .expect("session files");
     let key = keygen::generate();
-    let serve = Serve::spawn(
+    let mut serve = Serve::spawn(
         dir.path(),
         &key,
         "media.storage = local\nmedia.storage.local.dir = media\nrabbitmq.enabled = false\n",
@@ -290,7 +307,7 @@ async fn a_one_gibibyte_file_moves_through_the_gateway_with_bounded_memory() {
     .await;
     let statuses = read_history(&serve, &key).await;
     assert_eq!(statuses, ["pending"]);
-    until_all_stored(&serve, &key, &world).await;
+    until_all_stored(&mut serve, &key, &world, &dir.path().join("media")).await;
     let peak = serve.peak_rss_bytes();
     println!(
         "peak resident memory of the gateway moving 1 GiB: {:.1} MiB",

@@ -47,7 +47,7 @@ impl Received {
     async fn read_until(
         &mut self,
         tail: &mut Tail,
-        gateway: &Gateway,
+        gateway: &mut Gateway,
         what: &str,
         done: impl Fn(&Received) -> bool,
     ) {
@@ -78,7 +78,7 @@ impl Received {
             }
         };
         if tokio::time::timeout(HANG_GUARD, reading).await.is_err() {
-            let log: Vec<String> = gateway.log.try_iter().collect();
+            let log = gateway.log.drain();
             panic!(
                 "{what}: not there within {HANG_GUARD:?} ({} distinct events received); \
                  the server's log:\n{}",
@@ -162,7 +162,7 @@ async fn serve_killed_mid_stream_loses_nothing_after_restart() {
     let mut posted = post(&gateway, BEFORE, "first run");
     let mut received = Received::default();
     received
-        .read_until(&mut tail, &gateway, "the first events", |r| {
+        .read_until(&mut tail, &mut gateway, "the first events", |r| {
             r.order.len() >= KILL_AFTER
         })
         .await;
@@ -184,7 +184,7 @@ async fn serve_killed_mid_stream_loses_nothing_after_restart() {
         "/readyz reports the publisher: {ready}"
     );
     received
-        .read_until(&mut tail, &gateway, "every posted message", |r| {
+        .read_until(&mut tail, &mut gateway, "every posted message", |r| {
             r.order.len() >= posted.len()
         })
         .await;

@@ -36,26 +36,6 @@ async fn read(tail: &mut Tail, count: usize) -> Vec<String> {
         .unwrap_or_else(|_| panic!("{count} events did not arrive within {HANG_GUARD:?}"))
 }
 
-/// Waits for a log line containing `text`, failing with what the log said instead.
-async fn log_line(gateway: &Gateway, text: &str) -> String {
-    let deadline = tokio::time::Instant::now() + HANG_GUARD;
-    let mut seen = Vec::new();
-    loop {
-        for line in gateway.log.try_iter() {
-            if line.contains(text) {
-                return line;
-            }
-            seen.push(line);
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no log line with {text:?} within {HANG_GUARD:?}; the log:\n{}",
-            seen.join("\n")
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 fn post(gateway: &Gateway, count: usize, label: &str) {
     for i in 0..count {
         gateway
@@ -103,18 +83,17 @@ async fn sigterm_saves_the_stream_state_and_a_restart_publishes_what_came_meanwh
     );
 
     gateway.terminate();
-    log_line(&gateway, "publisher stopped").await;
-    let status = tokio::time::timeout(HANG_GUARD, async {
-        // The process exits by itself after SIGTERM; poll its status.
-        loop {
-            if !gateway.is_running() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
-    assert!(status.is_ok(), "the server did not exit after SIGTERM");
+    gateway
+        .log
+        .wait_for("the publisher stopping", |line| {
+            line.contains("publisher stopped")
+        })
+        .await;
+    let status = gateway.exited().await;
+    assert!(
+        status.success(),
+        "the server exits cleanly after SIGTERM: {status}"
+    );
 
     post(&gateway, 10, "while stopped");
     gateway.restart().await;

@@ -11,6 +11,9 @@
 //! loopback), which is what the injected 50 ms stands for. `cargo bench -p tgc-service
 //! --bench media`; `TGC_BENCH_MEDIA_MB` sets the size of each of the 20 files (default 8).
 
+#[path = "../tests/pipeline_support/mod.rs"]
+mod pipeline_support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,7 +22,7 @@ use telesim::Sim;
 use telesim::world::{Chat, ChatKind, Media, MediaKind, Message, User, World};
 use tgc_model::directory::Directory;
 use tgc_model::media::TaskState;
-use tgc_model::teleclient::{AccountId, ClientConfig, PeerId, TeleClients, tl};
+use tgc_model::teleclient::{AccountId, ClientConfig, TeleClients, tl};
 use tgc_service::mediaprocessor::{MediaConfig, MediaProcessor, Storage};
 use tgc_service::parser::{ParseContext, parse_message};
 use tokio_util::sync::CancellationToken;
@@ -123,30 +126,13 @@ async fn pool(dir: &std::path::Path) -> Arc<TeleClients> {
 
 /// The history of account `i`'s channel, fetched by that account.
 async fn history(pool: &TeleClients, i: i64) -> tl::enums::messages::Messages {
-    let account = pool.account(AccountId(account_id(i))).expect("an account");
-    account
-        .client()
-        .resolve_username(&format!("bench_media_{i}"))
-        .await
-        .expect("resolve")
-        .expect("the channel");
-    let peer = account
-        .peer_ref(PeerId::channel_unchecked(830_000 + i))
-        .expect("the channel's hash");
-    account
-        .client()
-        .invoke(&tl::functions::messages::GetHistory {
-            peer: peer.into(),
-            offset_id: 0,
-            offset_date: 0,
-            add_offset: 0,
-            limit: 100,
-            max_id: 0,
-            min_id: 0,
-            hash: 0,
-        })
-        .await
-        .expect("history")
+    pipeline_support::history_via(
+        pool,
+        account_id(i),
+        &format!("bench_media_{i}"),
+        830_000 + i,
+    )
+    .await
 }
 
 fn documents(answer: &tl::enums::messages::Messages) -> Vec<tl::types::Document> {

@@ -148,14 +148,13 @@ async fn a_storage_outage_is_retried_with_backoff_until_storage_is_back() {
     proxy.cut();
     let processor = start(&setup, &pool, storage.clone(), &cancel);
     read_channel(&pool, &processor, 1, members(1)[0]).await;
-    guarded("upload retries during the outage", async {
-        let mut stored = processor.watch_stored();
-        while processor.stats().upload_retries < 3 {
-            let _ =
-                tokio::time::timeout(std::time::Duration::from_millis(100), stored.changed()).await;
-        }
-    })
-    .await;
+    let mut stats = processor.watch_stats();
+    guarded(
+        "upload retries during the outage",
+        stats.wait_for(|_| processor.stats().upload_retries >= 3),
+    )
+    .await
+    .expect("the pipeline runs");
     assert_eq!(
         processor.stats().stored,
         0,
@@ -190,35 +189,7 @@ async fn kind_filters_and_size_caps_skip_media_without_downloading_it() {
     )
     .expect("the pipeline starts");
     let account = members(3)[0];
-    let client = pool
-        .account(tgc_model::teleclient::AccountId(account))
-        .unwrap();
-    let _ = client
-        .client()
-        .resolve_username(&channel_name(3))
-        .await
-        .unwrap();
-    let peer = client
-        .peer_ref(tgc_model::teleclient::PeerId::channel_unchecked(
-            CHANNELS.start + 3,
-        ))
-        .unwrap();
-    let answer = client
-        .client()
-        .invoke(
-            &tgc_model::teleclient::tl::functions::messages::GetHistory {
-                peer: peer.into(),
-                offset_id: 0,
-                offset_date: 0,
-                add_offset: 0,
-                limit: 100,
-                max_id: 0,
-                min_id: 0,
-                hash: 0,
-            },
-        )
-        .await
-        .unwrap();
+    let answer = history_via(&pool, account, &channel_name(3), CHANNELS.start + 3).await;
     let cx = ParseContext::from_messages(&answer, account).with_media_hook(processor.hook());
     let tgc_model::teleclient::tl::enums::messages::Messages::ChannelMessages(page) = &answer
     else {

@@ -16,7 +16,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use telesim::Sim;
@@ -63,8 +62,8 @@ pub struct Gateway {
     pub api: SocketAddr,
     pub operator: SocketAddr,
     child: Child,
-    /// The server's stderr lines after the "listening" line.
-    pub log: mpsc::Receiver<String>,
+    /// The server's stderr, line by line.
+    pub log: ServerLog,
 }
 
 impl Gateway {
@@ -193,6 +192,13 @@ impl Gateway {
         status.0
     }
 
+    /// Waits for the server to exit by itself (after [`Gateway::terminate`]) and reaps it,
+    /// keeping the harness for a [`Gateway::restart`]. Its stderr closing is the event.
+    pub async fn exited(&mut self) -> ExitStatus {
+        self.log.closed().await;
+        self.child.wait().expect("reap the server")
+    }
+
     /// Whether the server process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
@@ -219,8 +225,8 @@ pub struct Serve {
     pub api: SocketAddr,
     pub operator: SocketAddr,
     child: Child,
-    /// The server's stderr lines after the "listening" line.
-    pub log: mpsc::Receiver<String>,
+    /// The server's stderr, line by line.
+    pub log: ServerLog,
 }
 
 impl Serve {
@@ -307,7 +313,87 @@ struct Started {
     child: Child,
     api: SocketAddr,
     operator: SocketAddr,
-    log: mpsc::Receiver<String>,
+    log: ServerLog,
+}
+
+/// A server's stderr, as it comes: tests wait for the line that says what they wait for
+/// (the reader wakes them), and every line read stays in [`ServerLog::seen`].
+pub struct ServerLog {
+    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+    seen: Vec<String>,
+}
+
+impl ServerLog {
+    /// Reads `stderr` on a thread of its own until it closes (the process exited).
+    fn read(stderr: std::process::ChildStderr) -> ServerLog {
+        let (sender, lines) = tokio::sync::mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(strip_ansi(&line)).is_err() {
+                    break;
+                }
+            }
+        });
+        ServerLog {
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Every line read so far, the one a wait ended on included.
+    pub fn seen(&self) -> &[String] {
+        &self.seen
+    }
+
+    /// Reads what has arrived without waiting, and returns every line read so far.
+    pub fn drain(&mut self) -> &[String] {
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(line);
+        }
+        &self.seen
+    }
+
+    /// Waits for the next line `wanted` accepts; a hang or the end of the log fails the
+    /// test with the log.
+    pub async fn wait_for(&mut self, what: &str, mut wanted: impl FnMut(&str) -> bool) -> String {
+        let found = tokio::time::timeout(HANG_GUARD, async {
+            while let Some(line) = self.lines.recv().await {
+                self.seen.push(line.clone());
+                if wanted(&line) {
+                    return Some(line);
+                }
+            }
+            None
+        })
+        .await;
+        match found {
+            Ok(Some(line)) => line,
+            Ok(None) => panic!(
+                "{what}: the server exited first; its log:\n{}",
+                self.seen.join("\n")
+            ),
+            Err(_) => panic!(
+                "{what}: not in the server's log within {HANG_GUARD:?}; its log:\n{}",
+                self.seen.join("\n")
+            ),
+        }
+    }
+
+    /// Waits until the log ends, which it does when the process exits.
+    pub async fn closed(&mut self) {
+        let ended = tokio::time::timeout(HANG_GUARD, async {
+            while let Some(line) = self.lines.recv().await {
+                self.seen.push(line);
+            }
+        })
+        .await;
+        assert!(
+            ended.is_ok(),
+            "the server did not exit within {HANG_GUARD:?}; its log:\n{}",
+            self.seen.join("\n")
+        );
+    }
 }
 
 /// Starts `tgcollector --config <config> serve` and waits for its "listening" line.
@@ -323,30 +409,12 @@ async fn spawn(config: &std::path::Path) -> Started {
         .spawn()
         .expect("the tgcollector binary starts");
     let stderr = child.stderr.take().expect("piped stderr");
-    let (lines, log) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if lines.send(strip_ansi(&line)).is_err() {
-                break;
-            }
-        }
-    });
-    let (line, log) = tokio::task::spawn_blocking(move || {
-        let mut seen = Vec::new();
-        loop {
-            match log.recv_timeout(HANG_GUARD) {
-                Ok(line) if line.contains("listening") => return (line, log),
-                Ok(line) => seen.push(line),
-                Err(_) => panic!(
-                    "the gateway never reported listening; its log:\n{}",
-                    seen.join("\n")
-                ),
-            }
-        }
-    })
-    .await
-    .expect("log reader");
+    let mut log = ServerLog::read(stderr);
+    let line = log
+        .wait_for("the gateway reporting listening", |line| {
+            line.contains("listening")
+        })
+        .await;
     Started {
         child,
         api: field(&line, "api"),

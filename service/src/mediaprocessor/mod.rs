@@ -223,6 +223,11 @@ impl MediaProcessor {
         self.inner.stats.watch_stored()
     }
 
+    /// Changes on every change of [`MediaProcessor::stats`], to wait for one without polling.
+    pub fn watch_stats(&self) -> watch::Receiver<u64> {
+        self.inner.stats.watch_changes()
+    }
+
     /// Where media goes.
     pub fn storage(&self) -> &Storage {
         &self.inner.storage

@@ -2,8 +2,9 @@
 //!
 //! Tasks by state are not counted here: the task table is the truth for those and
 //! [`super::MediaProcessor::counts`] reads it. What the table cannot tell (bytes moved,
-//! failures by reason, retries) is counted in atomics; `stored` is also a `watch` so a test
-//! or an operator tool can wait for progress without polling.
+//! failures by reason, retries) is counted in atomics. `stored`, and a count of changes to
+//! any counter, are also `watch`es, so a test or an operator tool waits for progress
+//! without polling.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -39,6 +40,8 @@ pub(crate) struct Stats {
     upload_retries: AtomicU64,
     takeovers: AtomicU64,
     failures: Mutex<BTreeMap<String, u64>>,
+    /// Bumped on every change of any counter, for whoever waits on one of them.
+    changes: watch::Sender<u64>,
 }
 
 impl Stats {
@@ -51,15 +54,18 @@ impl Stats {
             upload_retries: AtomicU64::new(0),
             takeovers: AtomicU64::new(0),
             failures: Mutex::new(BTreeMap::new()),
+            changes: watch::Sender::new(0),
         }
     }
 
     pub fn downloaded(&self, bytes: u64) {
         self.downloaded_bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.changed();
     }
 
     pub fn uploaded(&self, bytes: u64) {
         self.uploaded_bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.changed();
     }
 
     pub fn stored(&self, already: bool) {
@@ -67,14 +73,17 @@ impl Stats {
             self.already_stored.fetch_add(1, Ordering::Relaxed);
         }
         self.stored.send_modify(|n| *n += 1);
+        self.changed();
     }
 
     pub fn upload_retry(&self) {
         self.upload_retries.fetch_add(1, Ordering::Relaxed);
+        self.changed();
     }
 
     pub fn takeover(&self) {
         self.takeovers.fetch_add(1, Ordering::Relaxed);
+        self.changed();
     }
 
     pub fn failed(&self, reason: &str) {
@@ -84,6 +93,15 @@ impl Stats {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .entry(reason.to_owned())
             .or_default() += 1;
+        self.changed();
+    }
+
+    fn changed(&self) {
+        self.changes.send_modify(|n| *n += 1);
+    }
+
+    pub fn watch_changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     pub fn watch_stored(&self) -> watch::Receiver<u64> {

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tgc_model::media::TaskState;
+use tgc_model::media::{MediaTask, TaskState};
 use tokio::sync::Mutex;
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -92,7 +92,7 @@ impl Inner {
                     if !already {
                         self.stats.uploaded(task.size);
                     }
-                    self.stored(media_id, already, &staging);
+                    self.stored(&task, already, &staging);
                     return;
                 }
                 Err(error) if error.is_transient() => {
@@ -109,7 +109,8 @@ impl Inner {
         }
     }
 
-    fn stored(&self, media_id: i64, already: bool, staging: &std::path::Path) {
+    fn stored(&self, task: &MediaTask, already: bool, staging: &std::path::Path) {
+        let media_id = task.media_id;
         let recorded = self
             .store
             .set_state(media_id, TaskState::Stored, None)
@@ -124,6 +125,7 @@ impl Inner {
         {
             tracing::warn!(media_id, %error, path = %staging.display(), "cannot remove a staging file");
         }
+        tracing::info!(media_id, key = %task.key, bytes = task.size, already, "media stored");
         self.stats.stored(already);
     }
 }

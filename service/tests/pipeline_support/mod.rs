@@ -195,37 +195,7 @@ pub async fn read_channel(pool: &TeleClients, processor: &MediaProcessor, c: usi
     )
     .await
     .expect("the pool resolves the channel");
-    let client = pool
-        .account(AccountId(account))
-        .expect("the account is in the pool");
-    let found = guarded(
-        "resolve",
-        client.client().resolve_username(&channel_name(c)),
-    )
-    .await
-    .expect("resolving the channel")
-    .expect("the channel exists");
-    let peer = client
-        .peer_ref(PeerId::channel_unchecked(CHANNELS.start + c as i64))
-        .expect("the account holds the channel after resolving it");
-    drop(found);
-    let answer = guarded(
-        "history",
-        client
-            .client()
-            .invoke(&tl::functions::messages::GetHistory {
-                peer: peer.into(),
-                offset_id: 0,
-                offset_date: 0,
-                add_offset: 0,
-                limit: 100,
-                max_id: 0,
-                min_id: 0,
-                hash: 0,
-            }),
-    )
-    .await
-    .expect("history");
+    let answer = history_via(pool, account, &channel_name(c), CHANNELS.start + c as i64).await;
     let cx = ParseContext::from_messages(&answer, account).with_media_hook(processor.hook());
     let messages = match &answer {
         tl::enums::messages::Messages::ChannelMessages(m) => m.messages.clone(),
@@ -247,6 +217,44 @@ pub async fn read_channel(pool: &TeleClients, processor: &MediaProcessor, c: usi
             "{json}"
         );
     }
+}
+
+/// The first 100 messages of `channel` (a bare channel id, public as `username`) as
+/// `account` reads them: the account resolves the name itself, so the file references in
+/// the answer are its own.
+pub async fn history_via(
+    pool: &TeleClients,
+    account: i64,
+    username: &str,
+    channel: i64,
+) -> tl::enums::messages::Messages {
+    let client = pool
+        .account(AccountId(account))
+        .expect("the account is in the pool");
+    guarded("resolve", client.client().resolve_username(username))
+        .await
+        .expect("resolving the channel")
+        .expect("the channel exists");
+    let peer = client
+        .peer_ref(PeerId::channel_unchecked(channel))
+        .expect("the account holds the channel after resolving it");
+    guarded(
+        "history",
+        client
+            .client()
+            .invoke(&tl::functions::messages::GetHistory {
+                peer: peer.into(),
+                offset_id: 0,
+                offset_date: 0,
+                add_offset: 0,
+                limit: 100,
+                max_id: 0,
+                min_id: 0,
+                hash: 0,
+            }),
+    )
+    .await
+    .expect("history")
 }
 
 /// Starts the pipeline over `storage`.

@@ -11,7 +11,7 @@
 #![allow(dead_code)]
 
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -94,13 +94,14 @@ impl MotoServer {
         let dir = tempfile::tempdir().expect("a temp dir for moto's log");
         let log = dir.path().join("moto.log");
         let port = free_port();
-        let child = Command::new(&moto_server)
+        let mut child = Command::new(&moto_server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("moto's log file"))
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", moto_server.display()));
+        let lines = copy_lines(child.stderr.take().expect("piped stderr"), &log);
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let mut server = MotoServer {
             child,
@@ -111,7 +112,7 @@ impl MotoServer {
             log,
             _dir: dir,
         };
-        server.wait_listening();
+        server.wait_listening(&lines);
         let output = Command::new(&python)
             .args(["-c", SETUP, &server.endpoint(), &server.bucket])
             .arg(if enforce_auth { "enforce" } else { "open" })
@@ -130,19 +131,24 @@ impl MotoServer {
         server
     }
 
-    fn wait_listening(&mut self) {
+    /// Waits for moto's "Running on" line (werkzeug prints it once it listens).
+    fn wait_listening(&mut self, lines: &std::sync::mpsc::Receiver<String>) {
         let deadline = Instant::now() + START_GUARD;
-        while TcpStream::connect(self.addr).is_err() {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("moto_server exited ({status}):\n{}", self.log_tail());
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) if line.contains("Running on") => return,
+                Ok(_) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    let status = self.child.wait().map(|s| s.to_string()).unwrap_or_default();
+                    panic!("moto_server exited ({status}):\n{}", self.log_tail());
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!(
+                    "moto_server did not listen on {} within {START_GUARD:?}:\n{}",
+                    self.addr,
+                    self.log_tail()
+                ),
             }
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not listen on {} within {START_GUARD:?}:\n{}",
-                self.addr,
-                self.log_tail()
-            );
-            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
@@ -183,6 +189,26 @@ impl Drop for MotoServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Copies a child's output line by line into `log` (for failure messages) on a thread,
+/// handing each line to the returned channel as well, until the output closes.
+fn copy_lines(
+    output: impl std::io::Read + Send + 'static,
+    log: &Path,
+) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let mut file = std::fs::File::create(log).expect("moto's log file");
+    let (sender, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(output).lines() {
+            let Ok(line) = line else { break };
+            let _ = writeln!(file, "{line}");
+            // The receiver goes once moto listens; the log file keeps the rest.
+            let _ = sender.send(line);
+        }
+    });
+    lines
 }
 
 fn free_port() -> u16 {

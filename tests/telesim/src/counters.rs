@@ -15,6 +15,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use tokio::sync::Notify;
+
 /// The user id that calls from a key without a logged-in account are counted under.
 pub const NO_ACCOUNT: i64 = 0;
 
@@ -23,6 +25,8 @@ pub const NO_ACCOUNT: i64 = 0;
 pub struct Counters {
     counts: Arc<Mutex<HashMap<(i64, String), u64>>>,
     in_flight: Arc<Mutex<HashMap<(i64, String), Concurrency>>>,
+    /// Woken on every call counted, for tests that wait for a number of calls.
+    recorded: Arc<Notify>,
 }
 
 /// The key under which calls of every account are tracked together.
@@ -100,6 +104,20 @@ impl Counters {
     /// Records one call of `method` by `user_id`.
     pub fn record(&self, user_id: i64, method: &str) {
         *self.lock().entry((user_id, method.to_owned())).or_default() += 1;
+        self.recorded.notify_waiters();
+    }
+
+    /// Waits until `ready` holds for the counts; it is checked again on every call counted.
+    pub async fn wait_until(&self, mut ready: impl FnMut(&Counters) -> bool) {
+        loop {
+            let recorded = self.recorded.notified();
+            tokio::pin!(recorded);
+            recorded.as_mut().enable();
+            if ready(self) {
+                return;
+            }
+            recorded.await;
+        }
     }
 
     /// Calls of `method` by `user_id`.
@@ -192,5 +210,25 @@ mod tests {
         let _c = counters.begin(2, "upload.getFile");
         assert_eq!(counters.peak_in_flight_total("upload.getFile"), 3);
         assert_eq!(counters.peak_in_flight(3, "upload.getFile"), 0);
+    }
+
+    #[tokio::test]
+    async fn a_wait_for_calls_ends_when_the_call_that_satisfies_it_is_counted() {
+        let counters = Counters::new();
+        let recorder = counters.clone();
+        let waiting = tokio::spawn(async move {
+            counters
+                .wait_until(|c| c.method_total("upload.getFile") >= 3)
+                .await;
+            counters.method_total("upload.getFile")
+        });
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
+            recorder.record(1, "upload.getFile");
+        }
+        let total = tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
+            .await
+            .expect("the wait ends once the third call is counted");
+        assert_eq!(total.unwrap(), 3);
     }
 }
