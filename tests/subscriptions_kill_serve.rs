@@ -13,12 +13,10 @@ mod gateway_support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use gateway_support::{Gateway, Options, amqp_url, json};
+use gateway_support::{Gateway, Stream, json};
 use telesim::api::NewMessage;
 use telesim::world::demo::TECH_DIGEST;
 use tgc_service::handler::client::{Value, params_from_arg};
-use tgc_service::publisher::lapin::options::ExchangeDeleteOptions;
-use tgc_service::publisher::lapin::{Connection, ConnectionProperties};
 use tgc_service::publisher::{Tail, TailEvent};
 
 const TECH_DIGEST_ID: i64 = -1_000_000_000_000 - TECH_DIGEST;
@@ -127,20 +125,9 @@ fn subscription(reply: &Value) -> Option<&Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_killed_mid_stream_loses_nothing_after_restart() {
-    let nonce = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let exchange = format!("tgc.test.kill_serve.{}.{nonce}", std::process::id());
     // The consumer binds first: everything published from the first post on is queued.
-    let mut tail = tokio::time::timeout(HANG_GUARD, Tail::connect(&amqp_url(), &exchange, None))
-        .await
-        .expect("the consumer connects in time")
-        .expect("RabbitMQ on 127.0.0.1:5672 (run ./test.sh to start it)");
-    let mut gateway = Gateway::start_with(Options {
-        rabbitmq_exchange: Some(exchange.clone()),
-        ..Options::default()
-    })
-    .await;
+    let mut stream = Stream::bind("kill_serve").await;
+    let mut gateway = stream.gateway().await;
 
     let mut client = gateway.client().await;
     let joined = client
@@ -162,7 +149,7 @@ async fn serve_killed_mid_stream_loses_nothing_after_restart() {
     let mut posted = post(&gateway, BEFORE, "first run");
     let mut received = Received::default();
     received
-        .read_until(&mut tail, &mut gateway, "the first events", |r| {
+        .read_until(&mut stream.tail, &mut gateway, "the first events", |r| {
             r.order.len() >= KILL_AFTER
         })
         .await;
@@ -184,9 +171,12 @@ async fn serve_killed_mid_stream_loses_nothing_after_restart() {
         "/readyz reports the publisher: {ready}"
     );
     received
-        .read_until(&mut tail, &mut gateway, "every posted message", |r| {
-            r.order.len() >= posted.len()
-        })
+        .read_until(
+            &mut stream.tail,
+            &mut gateway,
+            "every posted message",
+            |r| r.order.len() >= posted.len(),
+        )
         .await;
 
     assert_eq!(
@@ -206,14 +196,5 @@ async fn serve_killed_mid_stream_loses_nothing_after_restart() {
     );
 
     // Leave nothing behind in the broker.
-    tail.close().await;
-    if let Ok(connection) = Connection::connect(&amqp_url(), ConnectionProperties::default()).await
-    {
-        if let Ok(channel) = connection.create_channel().await {
-            let _ = channel
-                .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
-                .await;
-        }
-        let _ = connection.close(200, "test done".into()).await;
-    }
+    stream.finish().await;
 }

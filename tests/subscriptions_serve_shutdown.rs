@@ -7,12 +7,10 @@ mod gateway_support;
 
 use std::time::Duration;
 
-use gateway_support::{Gateway, Options, amqp_url, json};
+use gateway_support::{Gateway, Stream, json};
 use telesim::api::NewMessage;
 use telesim::world::demo::TECH_DIGEST;
 use tgc_service::publisher::Tail;
-use tgc_service::publisher::lapin::options::ExchangeDeleteOptions;
-use tgc_service::publisher::lapin::{Connection, ConnectionProperties};
 
 /// A guard against a hang: generous, never a measurement.
 const HANG_GUARD: Duration = Duration::from_secs(120);
@@ -48,19 +46,9 @@ fn post(gateway: &Gateway, count: usize, label: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_saves_the_stream_state_and_a_restart_publishes_what_came_meanwhile() {
-    let nonce = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let exchange = format!("tgc.test.serve_shutdown.{}.{nonce}", std::process::id());
-    let mut tail = tokio::time::timeout(HANG_GUARD, Tail::connect(&amqp_url(), &exchange, None))
-        .await
-        .expect("the consumer connects in time")
-        .expect("RabbitMQ on 127.0.0.1:5672 (run ./test.sh to start it)");
-    let mut gateway = Gateway::start_with(Options {
-        rabbitmq_exchange: Some(exchange.clone()),
-        ..Options::default()
-    })
-    .await;
+    // The consumer binds first: everything published from the first post on is queued.
+    let mut stream = Stream::bind("serve_shutdown").await;
+    let mut gateway = stream.gateway().await;
     let mut client = gateway.client().await;
     client
         .query("join", &json(r#"{"chat": "@tech_digest"}"#))
@@ -69,7 +57,7 @@ async fn sigterm_saves_the_stream_state_and_a_restart_publishes_what_came_meanwh
     drop(client);
 
     post(&gateway, 20, "before");
-    let first = read(&mut tail, 20).await;
+    let first = read(&mut stream.tail, 20).await;
     let (_, metrics) = gateway.operator_get("/metrics").await;
     assert!(
         metrics
@@ -97,7 +85,7 @@ async fn sigterm_saves_the_stream_state_and_a_restart_publishes_what_came_meanwh
 
     post(&gateway, 10, "while stopped");
     gateway.restart().await;
-    let second = read(&mut tail, 10).await;
+    let second = read(&mut stream.tail, 10).await;
     assert!(
         second.iter().all(|id| !first.contains(id)),
         "after a clean stop nothing is published twice: {second:?}"
@@ -106,14 +94,5 @@ async fn sigterm_saves_the_stream_state_and_a_restart_publishes_what_came_meanwh
     assert_eq!(status, 200, "{ready}");
     assert!(ready.contains("publisher: link up"), "{ready}");
 
-    tail.close().await;
-    if let Ok(connection) = Connection::connect(&amqp_url(), ConnectionProperties::default()).await
-    {
-        if let Ok(channel) = connection.create_channel().await {
-            let _ = channel
-                .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
-                .await;
-        }
-        let _ = connection.close(200, "test done".into()).await;
-    }
+    stream.finish().await;
 }

@@ -23,6 +23,9 @@ use telesim::world::World;
 use tgc_common::config::{CryptoKey, CryptoSettings};
 use tgc_service::cryptor::{Cryptor, keygen};
 use tgc_service::handler::client::{GatewayClient, Method, Protocol, Value};
+use tgc_service::publisher::Tail;
+use tgc_service::publisher::lapin::options::ExchangeDeleteOptions;
+use tgc_service::publisher::lapin::{Connection, ConnectionProperties};
 
 /// A guard against a hang: generous, never a measurement.
 pub const HANG_GUARD: Duration = Duration::from_secs(60);
@@ -420,6 +423,55 @@ async fn spawn(config: &std::path::Path) -> Started {
         api: field(&line, "api"),
         operator: field(&line, "operator"),
         log,
+    }
+}
+
+/// A live-stream test's broker side: an exchange no other test uses, and a consumer bound
+/// to it before the gateway starts, so everything published from the first post on is queued.
+pub struct Stream {
+    pub exchange: String,
+    pub tail: Tail,
+}
+
+impl Stream {
+    pub async fn bind(test: &str) -> Stream {
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let exchange = format!("tgc.test.{test}.{}.{nonce}", std::process::id());
+        let tail = tokio::time::timeout(HANG_GUARD, Tail::connect(&amqp_url(), &exchange, None))
+            .await
+            .expect("the consumer connects in time")
+            .expect("RabbitMQ on 127.0.0.1:5672 (run ./test.sh to start it)");
+        Stream { exchange, tail }
+    }
+
+    /// A gateway publishing to this stream's exchange.
+    pub async fn gateway(&self) -> Gateway {
+        Gateway::start_with(Options {
+            rabbitmq_exchange: Some(self.exchange.clone()),
+            ..Options::default()
+        })
+        .await
+    }
+
+    /// Closes the consumer and deletes the exchange: a test leaves nothing in the broker.
+    pub async fn finish(self) {
+        self.tail.close().await;
+        let Ok(connection) =
+            Connection::connect(&amqp_url(), ConnectionProperties::default()).await
+        else {
+            return;
+        };
+        if let Ok(channel) = connection.create_channel().await {
+            let _ = channel
+                .exchange_delete(
+                    self.exchange.as_str().into(),
+                    ExchangeDeleteOptions::default(),
+                )
+                .await;
+        }
+        let _ = connection.close(200, "test done".into()).await;
     }
 }
 
