@@ -257,36 +257,30 @@ impl TaskStore {
         owner: i64,
         location: &FileLocation,
     ) -> Result<(), StoreError> {
+        self.relocate(media_id, Some(owner), location)
+    }
+
+    /// Records a refreshed location (a new file reference, another DC) for the same owner.
+    pub fn set_location(&self, media_id: i64, location: &FileLocation) -> Result<(), StoreError> {
+        self.relocate(media_id, None, location)
+    }
+
+    /// Writes the task's file location, and its owner when one is given.
+    fn relocate(
+        &self,
+        media_id: i64,
+        owner: Option<i64>,
+        location: &FileLocation,
+    ) -> Result<(), StoreError> {
         let changed = self
             .conn()
             .execute(
-                "update tasks set owner = ?2, file_kind = ?3, access_hash = ?4, \
+                "update tasks set owner = coalesce(?2, owner), file_kind = ?3, access_hash = ?4, \
                  file_reference = ?5, thumb_size = ?6, dc_id = ?7, updated_ms = ?8 \
                  where media_id = ?1",
                 params![
                     media_id,
                     owner,
-                    location.kind.as_str(),
-                    location.access_hash,
-                    location.file_reference,
-                    location.thumb_size,
-                    location.dc_id,
-                    unix_ms()
-                ],
-            )
-            .map_err(|source| self.sql(source))?;
-        self.changed_one(media_id, changed)
-    }
-
-    /// Records a refreshed location (a new file reference, another DC) for the same owner.
-    pub fn set_location(&self, media_id: i64, location: &FileLocation) -> Result<(), StoreError> {
-        let changed = self
-            .conn()
-            .execute(
-                "update tasks set file_kind = ?2, access_hash = ?3, file_reference = ?4, \
-                 thumb_size = ?5, dc_id = ?6, updated_ms = ?7 where media_id = ?1",
-                params![
-                    media_id,
                     location.kind.as_str(),
                     location.access_hash,
                     location.file_reference,
