@@ -76,7 +76,7 @@ pub struct SessionSummary {
 
 impl SessionFile {
     /// Opens an existing Telethon (or tgcollector) session file, upgrading layout
-    /// versions 5 to 7 to version 8 in place as Telethon would.
+    /// versions 1 to 7 to version 8 in place as Telethon would.
     pub fn open(path: &Path) -> Result<SessionFile, SessionError> {
         let metadata = fs::metadata(path).map_err(|source| SessionError::Unreadable {
             path: path.to_owned(),
@@ -114,17 +114,27 @@ impl SessionFile {
                 path: path.to_owned(),
                 version,
             },
-            LayoutError::Sql(source) => SessionError::from_sql(path, source),
+            LayoutError::NewerVersion(version) => SessionError::NewerVersion {
+                path: path.to_owned(),
+                version,
+            },
+            LayoutError::Sql(source) => match SessionError::from_sql(path, source) {
+                // Telethon before 0.17 saved sessions as JSON, still named `.session`:
+                // "not an SQLite database" would send the operator the wrong way.
+                SessionError::NotSqlite { path } if starts_like_json(&path) => {
+                    SessionError::TelethonJson { path }
+                }
+                other => other,
+            },
         })?;
         if version_read < layout::CURRENT_VERSION {
             let mut warning = format!(
                 "upgraded from Telethon layout version {version_read} to {}",
                 layout::CURRENT_VERSION
             );
-            if version_read == 5 {
-                warning.push_str(
-                    "; cached entities dropped, as Telethon does, because version-5 access hashes may be wrong",
-                );
+            for loss in layout::upgrade_losses(version_read) {
+                warning.push_str("; ");
+                warning.push_str(loss);
             }
             tracing::info!(path = %path.display(), "{warning}");
             warnings.push(warning);
@@ -524,6 +534,19 @@ impl SessionFile {
             detail: detail.into(),
         }
     }
+}
+
+/// Whether the file's first non-blank byte opens a JSON object; unreadable counts as no.
+fn starts_like_json(path: &Path) -> bool {
+    use std::io::Read as _;
+    let mut head = [0u8; 64];
+    let Ok(read) = fs::File::open(path).and_then(|mut file| file.read(&mut head)) else {
+        return false;
+    };
+    head[..read]
+        .iter()
+        .find(|byte| !byte.is_ascii_whitespace())
+        .is_some_and(|&byte| byte == b'{')
 }
 
 fn connect(path: &Path, flags: OpenFlags) -> Result<Connection, SessionError> {

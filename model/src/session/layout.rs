@@ -1,10 +1,30 @@
 //! The on-disk layout of a session file: Telethon's tables, plus ours.
 //!
 //! Telethon 1.45's `SQLiteSession` is the specification. It writes layout version 8 and
-//! upgrades older files in place on open; we do the same, step for step, so a file looks
-//! the same whichever program opened it first. The one step that loses data is 5 → 6:
-//! Telethon found that version-5 files could hold wrong access hashes for users and
-//! channels, so it deletes every cached entity; we follow it.
+//! upgrades older files in place on open; we do the same, step for step and in one
+//! transaction, so a file looks the same whichever program opened it first. Every layout
+//! since Telethon 0.17's first SQLite one (version 1) opens; on the way to 8 it keeps or
+//! loses this:
+//!
+//! | version | home DC + key | entities        | update state       | sent files                 |
+//! |---------|---------------|-----------------|--------------------|----------------------------|
+//! | 1       | read          | dropped (5 → 6) | none, starts empty | none, created empty        |
+//! | 2       | read          | dropped (5 → 6) | none, starts empty | old layout dropped (2 → 3) |
+//! | 3       | read          | dropped (5 → 6) | none, starts empty | kept, unused by us         |
+//! | 4       | read          | dropped (5 → 6) | read               | kept, unused by us         |
+//! | 5       | read          | dropped (5 → 6) | read               | kept, unused by us         |
+//! | 6, 7, 8 | read          | read            | read               | kept, unused by us         |
+//!
+//! `sessions.takeout_id` exists from version 5 (added empty before); we keep it and never
+//! use it. Two steps lose data. 5 → 6: Telethon found that files up to version 5 could
+//! hold wrong access hashes for users and channels, so it deletes every cached entity;
+//! we follow it, for every older file too, since each passes through that step. 2 → 3:
+//! the sent-files cache gained a `type` column in its key, and Telethon drops the old
+//! table rather than convert entries that expire within a day anyway.
+//!
+//! A layout newer than 8 is refused, not guessed at: a later Telethon may have moved
+//! what we read, and reading it as version 8 could log in with the wrong key or lose
+//! the update state silently.
 //!
 //! Our own data goes in tables prefixed `tgc_`, which Telethon never reads or drops.
 
@@ -13,10 +33,11 @@ use rusqlite::{Connection, OptionalExtension};
 /// The layout version Telethon 1.45 writes, and so do we.
 pub const CURRENT_VERSION: i64 = 8;
 
-/// The oldest layout version we read.
-pub const OLDEST_VERSION: i64 = 5;
+/// The oldest layout version we read: Telethon 0.17's, its first in SQLite.
+pub const OLDEST_VERSION: i64 = 1;
 
-/// Telethon's own tables, exactly as `SQLiteSession.__init__` creates them.
+/// Telethon's own tables, exactly as `SQLiteSession.__init__` creates them, split where
+/// the upgrade creates a table on its own.
 const TELETHON_TABLES: &str = "
     create table version (version integer primary key);
     create table sessions (
@@ -35,6 +56,10 @@ const TELETHON_TABLES: &str = "
         name text,
         date integer
     );
+";
+
+/// Telethon's `sent_files` from version 3 on; the 2 → 3 step creates it too.
+const SENT_FILES_TABLE: &str = "
     create table sent_files (
         md5_digest blob,
         file_size integer,
@@ -43,6 +68,10 @@ const TELETHON_TABLES: &str = "
         hash integer,
         primary key(md5_digest, file_size, type)
     );
+";
+
+/// Telethon's `update_state`, new in version 4; the 3 → 4 step creates it.
+const UPDATE_STATE_TABLE: &str = "
     create table update_state (
         id integer primary key,
         pts integer,
@@ -79,7 +108,10 @@ const TGC_TABLES: &str = "
 #[derive(Debug)]
 pub(crate) enum LayoutError {
     Schema(String),
+    /// Below 1: no Telethon layout.
     Version(i64),
+    /// Above [`CURRENT_VERSION`]: a newer Telethon's layout, which we do not know.
+    NewerVersion(i64),
     Sql(rusqlite::Error),
 }
 
@@ -93,6 +125,8 @@ impl From<rusqlite::Error> for LayoutError {
 pub(crate) fn create(conn: &mut Connection) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     tx.execute_batch(TELETHON_TABLES)?;
+    tx.execute_batch(SENT_FILES_TABLE)?;
+    tx.execute_batch(UPDATE_STATE_TABLE)?;
     tx.execute_batch(TGC_TABLES)?;
     tx.execute("insert into version values (?1)", [CURRENT_VERSION])?;
     tx.commit()
@@ -109,7 +143,10 @@ pub(crate) fn open_and_upgrade(conn: &mut Connection) -> Result<i64, LayoutError
         .query_row("select version from version", [], |row| row.get(0))
         .optional()?
         .ok_or_else(|| LayoutError::Schema("the `version` table is empty".into()))?;
-    if !(OLDEST_VERSION..=CURRENT_VERSION).contains(&version) {
+    if version > CURRENT_VERSION {
+        return Err(LayoutError::NewerVersion(version));
+    }
+    if version < OLDEST_VERSION {
         return Err(LayoutError::Version(version));
     }
     check_columns(conn, version)?;
@@ -125,8 +162,45 @@ pub(crate) fn open_and_upgrade(conn: &mut Connection) -> Result<i64, LayoutError
     Ok(version)
 }
 
-/// Telethon's `_upgrade_database`, from version 5 on.
+/// What the upgrade from `version` to [`CURRENT_VERSION`] throws away, for the operator.
+pub(crate) fn upgrade_losses(version: i64) -> Vec<&'static str> {
+    let mut losses = Vec::new();
+    if version <= 5 {
+        losses.push(
+            "cached entities dropped, as Telethon does, because access hashes saved before layout version 6 may be wrong",
+        );
+    }
+    if version == 2 {
+        losses.push(
+            "the old-layout sent-files cache dropped, as Telethon does (its entries expire within a day anyway)",
+        );
+    }
+    losses
+}
+
+/// Telethon's `_upgrade_database`, step by step from version 1.
 fn upgrade(conn: &Connection, mut version: i64) -> rusqlite::Result<()> {
+    if version == 1 {
+        // Telethon: version 1 "doesn't have the old sent_files so no need to drop".
+        version += 1;
+    }
+    if version == 2 {
+        // Telethon: "Old cache from old sent_files lasts then a day anyway, drop".
+        // `if exists` because a version-1 file arrives here without the table: Telethon
+        // 1.45's plain `drop` fails on it, against the intent of Telethon 0.18, which
+        // wrote this step and only created the new table for version 1.
+        version += 1;
+        conn.execute("drop table if exists sent_files", [])?;
+        conn.execute_batch(SENT_FILES_TABLE)?;
+    }
+    if version == 3 {
+        version += 1;
+        conn.execute_batch(UPDATE_STATE_TABLE)?;
+    }
+    if version == 4 {
+        version += 1;
+        conn.execute("alter table sessions add column takeout_id integer", [])?;
+    }
     if version == 5 {
         // Telethon: "potentially all access hashes for User and Channel are wrong".
         version += 1;
@@ -142,9 +216,13 @@ fn upgrade(conn: &Connection, mut version: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The columns each Telethon table must have at a given layout version.
+/// The tables, and their columns, a file of a given layout version must have; a table
+/// the version did not have yet is not listed.
 fn expected_columns(version: i64) -> Vec<(&'static str, Vec<&'static str>)> {
-    let mut sessions = vec!["dc_id", "server_address", "port", "auth_key", "takeout_id"];
+    let mut sessions = vec!["dc_id", "server_address", "port", "auth_key"];
+    if version >= 5 {
+        sessions.push("takeout_id");
+    }
     if version >= 8 {
         sessions.push("tmp_auth_key");
     }
@@ -152,15 +230,19 @@ fn expected_columns(version: i64) -> Vec<(&'static str, Vec<&'static str>)> {
     if version >= 7 {
         entities.push("date");
     }
-    vec![
-        ("sessions", sessions),
-        ("entities", entities),
-        (
-            "sent_files",
-            vec!["md5_digest", "file_size", "type", "id", "hash"],
-        ),
-        ("update_state", vec!["id", "pts", "qts", "date", "seq"]),
-    ]
+    let mut tables = vec![("sessions", sessions), ("entities", entities)];
+    // Version 2's `sent_files` is the old layout, without `type` in its key.
+    if version >= 2 {
+        let mut sent_files = vec!["md5_digest", "file_size", "id", "hash"];
+        if version >= 3 {
+            sent_files.push("type");
+        }
+        tables.push(("sent_files", sent_files));
+    }
+    if version >= 4 {
+        tables.push(("update_state", vec!["id", "pts", "qts", "date", "seq"]));
+    }
+    tables
 }
 
 fn check_columns(conn: &Connection, version: i64) -> Result<(), LayoutError> {
