@@ -23,14 +23,29 @@ pub enum SessionError {
     #[error("session file {path}: not an SQLite database")]
     NotSqlite { path: PathBuf },
 
+    #[error(
+        "session file {path}: a JSON session of Telethon before 0.17: open it once with \
+         Telethon 1.x to convert it, then import"
+    )]
+    TelethonJson { path: PathBuf },
+
     #[error("session file {path}: not a Telethon session: {detail}")]
     WrongSchema { path: PathBuf, detail: String },
 
     #[error(
-        "session file {path}: unsupported Telethon layout version {version}, expected 5 to {}",
+        "session file {path}: layout version {version} is not a Telethon layout \
+         (Telethon numbers them from {} to {})",
+        crate::session::layout::OLDEST_VERSION,
         crate::session::layout::CURRENT_VERSION
     )]
     UnsupportedVersion { path: PathBuf, version: i64 },
+
+    #[error(
+        "session file {path}: layout version {version} was written by a newer Telethon \
+         than this gateway knows (newest known: {}); refused rather than misread",
+        crate::session::layout::CURRENT_VERSION
+    )]
+    NewerVersion { path: PathBuf, version: i64 },
 
     #[error("session file {path}: auth key of DC {dc_id} is {len} bytes, expected 256")]
     BadAuthKey {
@@ -98,8 +113,10 @@ impl SessionError {
             SessionError::Unreadable { path, .. }
             | SessionError::IsDirectory { path }
             | SessionError::NotSqlite { path }
+            | SessionError::TelethonJson { path }
             | SessionError::WrongSchema { path, .. }
             | SessionError::UnsupportedVersion { path, .. }
+            | SessionError::NewerVersion { path, .. }
             | SessionError::BadAuthKey { path, .. }
             | SessionError::BadAddress { path, .. }
             | SessionError::AlreadyExists { path }
@@ -156,6 +173,14 @@ pub enum ImportError {
         #[source]
         source: std::io::Error,
     },
+
+    #[error(transparent)]
+    Pyrogram(#[from] super::pyrogram::PyrogramError),
+
+    #[error(
+        "the session's home DC {dc_id} is not one of Telegram's DCs 1 to 5; give its address with --dc-address HOST:PORT"
+    )]
+    UnknownDc { dc_id: i32 },
 
     #[error(transparent)]
     Session(#[from] SessionError),

@@ -9,8 +9,8 @@
 //! The module is split by concern: the on-disk [`layout`] (create, upgrade, validate),
 //! the marked-id mapping in [`peers`], the file handle itself in `file`, its DCs in
 //! `dcs`, the SQL of its other rows in `store`, the grammers adaptor in `grammers`,
-//! directory loading in `dir`, Telethon's `StringSession` in `string`, and account
-//! import in `import`.
+//! directory loading in `dir`, Telethon's `StringSession` in `string`, Pyrogram's
+//! session strings and files (read only) in `pyrogram`, and account import in `import`.
 
 mod dcs;
 mod dir;
@@ -20,12 +20,17 @@ mod grammers;
 mod import;
 pub mod layout;
 pub mod peers;
+mod pyrogram;
 mod store;
 mod string;
 
 pub use dir::load_dir;
 pub use error::{ImportError, SessionError};
 pub use file::{HomeDc, SessionFile, SessionSummary};
-pub use import::{import_telethon_file, import_telethon_string, validate_account_name};
+pub use import::{
+    import_pyrogram_file, import_pyrogram_string, import_telethon_file, import_telethon_string,
+    validate_account_name,
+};
+pub use pyrogram::{PyrogramError, PyrogramSession};
 pub use store::{Entity, SelfUser};
 pub use string::TelethonString;
