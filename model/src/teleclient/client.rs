@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use grammers_client::sender::{AutoSleep, ConnectionParams, SenderPoolHandle};
 use grammers_client::session::updates::UpdatesLike;
-use grammers_client::{Client, SenderPool};
+use grammers_client::{Client, SenderPool, tl};
 use grammers_session::types::{PeerId, PeerRef};
 use tgc_common::{Secret, Settings};
 use tokio::sync::{Notify, mpsc};
@@ -30,6 +30,7 @@ use super::account::{AccountId, AccountReport, AccountState};
 use super::budget::{RequestPacer, ResolveBudget};
 use super::cooldowns::Cooldowns;
 use super::error::{ConnectError, Failure, classify};
+use super::identity::{self, AskError, Identity};
 use crate::session::SessionFile;
 
 /// The first wait before probing a disconnected account again; it doubles up to the
@@ -39,6 +40,9 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 /// A flood wait shorter than this still cools the account this long, so a
 /// `FLOOD_WAIT_0` cannot make the pool retry the same account in a tight loop.
 const MIN_COOLDOWN: Duration = Duration::from_secs(1);
+
+/// The call that checks an account is alive and authorized.
+const CHECK_METHOD: &str = "updates.getState";
 
 /// What every account of the pool is configured with.
 #[derive(Debug, Clone)]
@@ -133,9 +137,68 @@ impl std::fmt::Debug for TeleClient {
     }
 }
 
+/// What bringing one account up came to.
+#[derive(Debug)]
+pub struct Joined {
+    pub account: Arc<TeleClient>,
+    /// Telegram's answer, when the session had recorded no user and Telegram was asked who
+    /// the account is; that answer is then also the account's first check.
+    pub identified: Option<Identity>,
+    /// The first check: the round-trip time, or why it failed (the account stays in the
+    /// pool, disconnected and probed again, or retired).
+    pub check: Result<Duration, ConnectError>,
+}
+
 impl TeleClient {
-    /// Sets up the account of a logged-in session file: its grammers sender runs from
-    /// now on, but nothing is sent until [`TeleClient::connect`] or a request.
+    /// Brings an account up: starts it, learns who it is when its session never recorded
+    /// that (once: the answer is written to the file), and checks it. An account that
+    /// cannot join at all (no key, a key Telegram refuses, unknown and unreachable) is an
+    /// error; one that joined but failed its check comes back with the failure in
+    /// [`Joined::check`].
+    pub async fn join(session: SessionFile, config: &ClientConfig) -> Result<Joined, ConnectError> {
+        let path = session.path().to_owned();
+        if session.auth_key().is_none() {
+            return Err(ConnectError::NotLoggedIn { path });
+        }
+        let recorded = session
+            .self_user()
+            .map_err(|source| ConnectError::Session {
+                path: path.clone(),
+                source,
+            })?;
+        if let Some(user) = recorded {
+            let account = Arc::new(TeleClient::build(session, config, AccountId(user.user_id))?);
+            let check = account.connect().await;
+            return Ok(Joined {
+                account,
+                identified: None,
+                check,
+            });
+        }
+
+        // The id is Telegram's to tell; nothing reads it before it is set below.
+        let mut account = TeleClient::build(session, config, AccountId(0))?;
+        let started = Instant::now();
+        let identity = identity::ask(&account.client)
+            .await
+            .map_err(|error| unidentified(&path, error))?;
+        let rtt = started.elapsed();
+        identity::record(&account.session, &identity).map_err(|source| ConnectError::Session {
+            path: path.clone(),
+            source,
+        })?;
+        account.id = AccountId(identity.user_id);
+        tracing::info!(account = %account.id, path = %path.display(), "learned who the account is: {}", identity.describe());
+        Ok(Joined {
+            account: Arc::new(account),
+            identified: Some(identity),
+            check: Ok(rtt),
+        })
+    }
+
+    /// Sets up the account of a session file that records its user: its grammers sender
+    /// runs from now on, but nothing is sent until [`TeleClient::connect`] or a request.
+    /// [`TeleClient::join`] also takes sessions that do not record their user.
     pub fn start(session: SessionFile, config: &ClientConfig) -> Result<TeleClient, ConnectError> {
         let path = session.path().to_owned();
         let user = session
@@ -144,10 +207,19 @@ impl TeleClient {
                 path: path.clone(),
                 source,
             })?
-            .ok_or_else(|| ConnectError::NotLoggedIn { path: path.clone() })?;
+            .ok_or(ConnectError::NoUser { path: path.clone() })?;
         if session.auth_key().is_none() {
             return Err(ConnectError::NotLoggedIn { path });
         }
+        TeleClient::build(session, config, AccountId(user.user_id))
+    }
+
+    fn build(
+        session: SessionFile,
+        config: &ClientConfig,
+        id: AccountId,
+    ) -> Result<TeleClient, ConnectError> {
+        let path = session.path().to_owned();
         let known: HashSet<PeerId> = match session.entities() {
             Ok(entities) => entities
                 .into_iter()
@@ -166,6 +238,9 @@ impl TeleClient {
         if let Some(proxy) = own_proxy {
             params.proxy_url = Some(proxy.expose().clone());
         }
+        // A session made over IPv6 (a Telethon IPv6 StringSession, say) is reached over
+        // IPv6: its IPv4 address is only grammers' default for that DC.
+        params.use_ipv6 = session.home_dc().addr.is_some_and(|addr| addr.is_ipv6());
         let session = Arc::new(session);
         let pool = SenderPool::with_configuration(Arc::clone(&session), config.api_id, params);
         let client = Client::new(pool.handle.clone());
@@ -173,7 +248,7 @@ impl TeleClient {
         let runner = tokio::spawn(pool.runner.run());
         let now = Instant::now();
         Ok(TeleClient {
-            id: AccountId(user.user_id),
+            id,
             session,
             client,
             sender,
@@ -196,24 +271,21 @@ impl TeleClient {
         })
     }
 
-    /// Checks the account with `users.getUsers([self])` and returns the round-trip time.
-    /// A lost authorization retires the account; a network failure marks it disconnected
+    /// Checks the account with `updates.getState` and returns the round-trip time. It is
+    /// what Telethon's and grammers' "is the user authorized" ask: proof that the key
+    /// serves, without asking again who the account is (the session recorded that). A
+    /// lost authorization retires the account; a network failure marks it disconnected
     /// (the pool's reconnect loop takes it from there).
     pub async fn connect(self: &Arc<Self>) -> Result<Duration, ConnectError> {
         let started = Instant::now();
-        match self.client.get_me().await {
-            Ok(me) if me.id().bare_id() == Some(self.id.0) => {
+        match self
+            .client
+            .invoke(&tl::functions::updates::GetState {})
+            .await
+        {
+            Ok(_) => {
                 self.mark_active();
                 Ok(started.elapsed())
-            }
-            Ok(me) => {
-                let actual = me.id().bare_id().unwrap_or_default();
-                self.retire(&format!("the session belongs to user {actual}"));
-                Err(ConnectError::WrongUser {
-                    account: self.id,
-                    path: self.path().to_owned(),
-                    actual,
-                })
             }
             Err(error) => match classify(&error) {
                 Failure::Deauthorized(reason) => {
@@ -233,8 +305,8 @@ impl TeleClient {
                     })
                 }
                 Failure::FloodWait(wait) => {
-                    // Alive and authorized, merely rate-limited on getUsers.
-                    self.cool("users.getUsers", wait);
+                    // Alive and authorized, merely rate-limited on the check itself.
+                    self.cool(CHECK_METHOD, wait);
                     Ok(started.elapsed())
                 }
                 Failure::Request => Err(ConnectError::Network {
@@ -525,6 +597,25 @@ impl Drop for PendingDownload {
         self.account
             .pending_downloads
             .fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Why an account whose user is unknown could not join: a key Telegram refuses makes it
+/// unusable for good; anything else leaves it to be asked again at the next start.
+fn unidentified(path: &Path, error: AskError) -> ConnectError {
+    let path = path.to_owned();
+    match error {
+        AskError::Telegram(error) => match classify(&error) {
+            Failure::Deauthorized(reason) => ConnectError::Unauthorized { path, reason },
+            _ => ConnectError::Unidentified {
+                path,
+                reason: error.to_string(),
+            },
+        },
+        unusable @ AskError::Unusable(_) => ConnectError::Unidentified {
+            path,
+            reason: unusable.to_string(),
+        },
     }
 }
 

@@ -104,9 +104,19 @@ pub enum DirectoryError {
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error(
-        "session file {path} has no logged-in user; log it in with `tgcollector accounts login`"
+        "session file {path} has no auth key: the account was never logged in; log it in with `tgcollector accounts login`"
     )]
     NotLoggedIn { path: PathBuf },
+    #[error("session file {path} records no user; `TeleClient::join` asks Telegram who it is")]
+    NoUser { path: PathBuf },
+    #[error(
+        "session file {path}: Telegram does not accept its key ({reason}): the account was logged out, revoked or deactivated; log it in again with `tgcollector accounts login`"
+    )]
+    Unauthorized { path: PathBuf, reason: String },
+    #[error(
+        "session file {path}: could not learn who the account is ({reason}); it is asked again at the next start"
+    )]
+    Unidentified { path: PathBuf, reason: String },
     #[error("session file {path}: {source}")]
     Session { path: PathBuf, source: SessionError },
     #[error("account {account} ({path}) is no longer authorized: {reason}")]
@@ -123,12 +133,30 @@ pub enum ConnectError {
     },
     #[error("proxy file {path}: {reason}")]
     Proxy { path: PathBuf, reason: String },
-    #[error("account {account} ({path}): the session belongs to user {actual}, not {account}")]
-    WrongUser {
-        account: AccountId,
-        path: PathBuf,
-        actual: i64,
-    },
+}
+
+impl ConnectError {
+    /// The session file the error is about.
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            ConnectError::NotLoggedIn { path }
+            | ConnectError::NoUser { path }
+            | ConnectError::Unauthorized { path, .. }
+            | ConnectError::Unidentified { path, .. }
+            | ConnectError::Session { path, .. }
+            | ConnectError::Deauthorized { path, .. }
+            | ConnectError::Network { path, .. }
+            | ConnectError::Proxy { path, .. } => path,
+        }
+    }
+
+    /// Whether Telegram refused the account's key: no retry can mend that.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(
+            self,
+            ConnectError::Unauthorized { .. } | ConnectError::Deauthorized { .. }
+        )
+    }
 }
 
 /// Logging in a new account failed.

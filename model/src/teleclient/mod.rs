@@ -12,7 +12,7 @@
 //!
 //! The module is split by concern: who an account is and its state (`account`), chat
 //! names (`chat`), the pure decisions (`pick`, `cooldowns`, `budget`), reading Telegram's
-//! errors (`error`), one connected account (`client`), the pool (`pool`), and logging a
+//! errors (`error`), learning who an account is (`identity`), one connected account (`client`), the pool (`pool`), and logging a
 //! new account in (`login`).
 //!
 //! [`Directory`]: crate::directory::Directory
@@ -23,18 +23,20 @@ mod chat;
 mod client;
 pub mod cooldowns;
 mod error;
+mod identity;
 mod login;
 pub mod pick;
 mod pool;
 
 pub use account::{AccountId, AccountReport, AccountState};
 pub use chat::{ACCEPTED_FORMS, ChatRef};
-pub use client::{ClientConfig, PendingDownload, TeleClient};
+pub use client::{ClientConfig, Joined, PendingDownload, TeleClient};
 pub use error::{
     ChatError, ConnectError, DirectoryError, Failure, LoginError, PoolError, classify,
 };
+pub use identity::{Identity, describe_user};
 pub use login::{LoggedIn, LoginPrompt, login, normalize_phone, session_path_for};
-pub use pool::{RESOLVE_METHOD, Resolved, Served, StartReport, TeleClients};
+pub use pool::{LeftOut, RESOLVE_METHOD, Resolved, Served, StartReport, TeleClients};
 
 // What callers of `run` need to write their calls, so the server layer does not have to
 // depend on grammers' crates at the same version by hand.

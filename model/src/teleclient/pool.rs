@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -56,9 +56,18 @@ pub struct StartReport {
     pub failed: Vec<ConnectError>,
 }
 
+/// A session file whose account could not join the pool, and why; kept so operators see
+/// it beside the accounts that serve (`accounts`, `/readyz`), not only in the start log.
+#[derive(Debug, Clone)]
+pub struct LeftOut {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
 /// The pool.
 pub struct TeleClients {
     accounts: Vec<Arc<TeleClient>>,
+    left_out: Vec<LeftOut>,
     directory: Directory,
     picker: Mutex<Picker>,
     resolving: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -93,43 +102,50 @@ impl TeleClients {
         (pool, StartReport { unreadable, failed })
     }
 
-    /// Builds the pool from open session files and connects every account at once. An
-    /// account that cannot join is reported and left out; one that does not answer stays,
-    /// disconnected, and is retried with backoff.
+    /// Builds the pool from open session files and brings every account up at once
+    /// ([`TeleClient::join`]: an account whose session never recorded its user is asked
+    /// who it is). An account that cannot join is reported and left out; one that does not
+    /// answer its check stays, disconnected, and is retried with backoff. Accounts keep the
+    /// order of `files`.
     pub async fn connect(
         files: Vec<SessionFile>,
         directory: Directory,
         config: &ClientConfig,
     ) -> (TeleClients, Vec<ConnectError>) {
-        let mut failed = Vec::new();
-        let mut accounts = Vec::new();
-        for file in files {
+        let mut joins = tokio::task::JoinSet::new();
+        for (index, file) in files.into_iter().enumerate() {
             seed_directory(&directory, &file);
-            match TeleClient::start(file, config) {
-                Ok(account) => accounts.push(Arc::new(account)),
-                Err(error) => {
-                    tracing::warn!(%error, "account left out of the pool");
-                    failed.push(error);
-                }
-            }
+            let config = config.clone();
+            joins.spawn(async move { (index, TeleClient::join(file, &config).await) });
         }
-        let mut checks = tokio::task::JoinSet::new();
-        for account in &accounts {
-            let account = Arc::clone(account);
-            checks.spawn(async move { account.connect().await });
-        }
-        while let Some(result) = checks.join_next().await {
+        let mut joined = Vec::new();
+        let mut failed = Vec::new();
+        let mut left_out = Vec::new();
+        while let Some(result) = joins.join_next().await {
             match result {
-                Ok(Ok(_)) => {}
-                Ok(Err(error)) => {
-                    tracing::warn!(%error, "account failed its first check");
+                Ok((index, Ok(account))) => {
+                    if let Err(error) = account.check {
+                        tracing::warn!(%error, "account failed its first check");
+                        failed.push(error);
+                    }
+                    joined.push((index, account.account));
+                }
+                Ok((_, Err(error))) => {
+                    tracing::warn!(%error, "account left out of the pool");
+                    left_out.push(LeftOut {
+                        path: error.path().to_owned(),
+                        reason: error.to_string(),
+                    });
                     failed.push(error);
                 }
-                Err(join) => tracing::error!(%join, "account check task failed"),
+                Err(join) => tracing::error!(%join, "account start task failed"),
             }
         }
+        joined.sort_by_key(|(index, _)| *index);
+        left_out.sort_by(|a: &LeftOut, b| a.path.cmp(&b.path));
         let pool = TeleClients {
-            accounts,
+            accounts: joined.into_iter().map(|(_, account)| account).collect(),
+            left_out,
             directory,
             picker: Mutex::new(Picker::new()),
             resolving: Mutex::new(HashMap::new()),
@@ -139,6 +155,11 @@ impl TeleClients {
 
     pub fn accounts(&self) -> &[Arc<TeleClient>] {
         &self.accounts
+    }
+
+    /// Session files whose accounts could not join at start.
+    pub fn left_out(&self) -> &[LeftOut] {
+        &self.left_out
     }
 
     pub fn account(&self, id: AccountId) -> Option<&Arc<TeleClient>> {

@@ -76,6 +76,12 @@ impl Operator {
             .filter(|a| a.state == AccountState::Active)
             .count();
         let mut text = format!("{active} of {} accounts active", report.len());
+        let unusable = self.pool.left_out().len();
+        if unusable > 0 {
+            text.push_str(&format!(
+                "; {unusable} session file(s) unusable (see the accounts method)"
+            ));
+        }
         if let Some(publisher) = &self.publisher {
             let stats = publisher.stats();
             text.push_str(&format!(

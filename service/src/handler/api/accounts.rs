@@ -1,4 +1,5 @@
-//! `accounts`: the pool's state, one entry per account (`TeleClients::report`): what an
+//! `accounts`: the pool's state, one entry per account (`TeleClients::report`), and the
+//! session files whose accounts could not join (`unusable`, with the reason): what an
 //! operator or a scheduling client needs to know before sending work.
 
 use serde_json::{Value, json};
@@ -20,10 +21,23 @@ impl Handler for Accounts {
                 .iter()
                 .filter(|a| a.state == AccountState::Active)
                 .count();
+            let unusable: Vec<Value> = cx
+                .pool
+                .left_out()
+                .iter()
+                .map(|left| {
+                    json!({
+                        "session": file_name(&left.path),
+                        "state": "unusable",
+                        "reason": left.reason,
+                    })
+                })
+                .collect();
             Ok(json!({
                 "total": report.len(),
                 "active": active,
                 "accounts": report.iter().map(account_json).collect::<Vec<_>>(),
+                "unusable": unusable,
             }))
         })
     }
@@ -48,8 +62,7 @@ fn account_json(account: &AccountReport) -> Value {
         .collect();
     json!({
         "account": account.account.0,
-        // The file name only: the server's directory layout is none of the client's business.
-        "session": account.path.file_name().map(|n| n.to_string_lossy().into_owned()),
+        "session": file_name(&account.path),
         "state": account.state.name(),
         "reason": reason,
         "cooling": cooling,
@@ -59,4 +72,9 @@ fn account_json(account: &AccountReport) -> Value {
         "flood_waits": account.flood_waits,
         "requests": account.requests,
     })
+}
+
+/// The file name only: the server's directory layout is none of the client's business.
+fn file_name(path: &std::path::Path) -> Option<String> {
+    path.file_name().map(|n| n.to_string_lossy().into_owned())
 }

@@ -160,14 +160,14 @@ impl State {
     }
 
     fn config(&self) -> enums::Config {
-        let (ip, port) = match self.address {
-            Some(addr) => (addr.ip().to_string(), addr.port() as i32),
-            None => ("127.0.0.1".to_string(), 443),
+        let (ip, port, ipv6) = match self.address {
+            Some(addr) => (addr.ip().to_string(), addr.port() as i32, addr.is_ipv6()),
+            None => ("127.0.0.1".to_string(), 443, false),
         };
         let dc_options = (1..=5)
             .map(|id| {
                 enums::DcOption::Option(types::DcOption {
-                    ipv6: false,
+                    ipv6,
                     media_only: false,
                     tcpo_only: false,
                     cdn: false,
