@@ -130,9 +130,8 @@ PROPS
   chmod 600 "$config"
 
   say "importing the demo accounts into $DEMO_DIR/sessions"
-  for file in "$DEMO_DIR"/telesim-sessions/*.session; do
-    "$BIN/tgcollector" --config "$config" accounts import --telethon-file "$file" >/dev/null
-  done
+  # Each account is checked with (simulated) Telegram as it is imported.
+  "$BIN/tgcollector" --config "$config" accounts import --telethon-dir "$DEMO_DIR/telesim-sessions"
   "$BIN/tgcollector" --config "$config" accounts list
 
   start_gateway "$config"

@@ -76,7 +76,8 @@ pub enum AccountsCommand {
     /// One row per session file: user, home DC, cached entities, the running gateway's view of
     /// the account, warnings.
     List(ListArgs),
-    /// Add an account from an existing Telethon collector.
+    /// Add accounts from an existing Telethon or Pyrogram collector, each checked with
+    /// Telegram unless --offline.
     Import(ImportArgs),
     /// Connect every account once and print its user, state and round-trip time.
     Check,
@@ -104,16 +105,34 @@ pub struct ImportSource {
     /// A Telethon StringSession string ('1' + URL-safe base64); needs --name.
     #[arg(long, value_name = "STRING", requires = "name")]
     pub telethon_string: Option<String>,
-    /// A Telethon .session file; it is validated and copied into sessions.dir.
+    /// A Telethon .session file (layout versions 1 to 8); it is copied into sessions.dir.
     #[arg(long, value_name = "PATH")]
     pub telethon_file: Option<PathBuf>,
+    /// Every *.session file of a directory (a Telethon collector's sessions/), each imported
+    /// and checked on its own; a bad file is reported and the others go on.
+    #[arg(long, value_name = "DIR")]
+    pub telethon_dir: Option<PathBuf>,
+    /// A Pyrogram session string (export_session_string); needs --name.
+    #[arg(long, value_name = "STRING", requires = "name")]
+    pub pyrogram_string: Option<String>,
+    /// A Pyrogram .session file; it is read, never changed.
+    #[arg(long, value_name = "PATH")]
+    pub pyrogram_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     #[command(flatten)]
     pub source: ImportSource,
-    /// The account's name, for --telethon-string: its file becomes sessions.dir/NAME.session.
-    #[arg(long, conflicts_with = "telethon_file")]
+    /// The account's name, for the strings: its file becomes sessions.dir/NAME.session.
+    #[arg(long, conflicts_with_all = ["telethon_file", "telethon_dir", "pyrogram_file"])]
     pub name: Option<String>,
+    /// Skip the check with Telegram (for a machine without network): the gateway learns
+    /// who each account is at its first start.
+    #[arg(long)]
+    pub offline: bool,
+    /// For Pyrogram sessions, which record no server address: where the home DC is
+    /// reached (default: Telegram's own address for that DC).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub dc_address: Option<std::net::SocketAddr>,
 }

@@ -48,7 +48,7 @@ fn main() -> ExitCode {
             };
             let outcome = match command {
                 AccountsCommand::List(args) => commands::accounts::list(&settings, args),
-                AccountsCommand::Import(args) => commands::accounts::import(&settings, args),
+                AccountsCommand::Import(args) => commands::import::import(&settings, args),
                 AccountsCommand::Check => commands::accounts::check(&settings),
                 AccountsCommand::Login(args) => commands::accounts::login(&settings, args),
             };

@@ -87,6 +87,7 @@ fn import_from_a_string_creates_a_private_session_that_list_shows() {
         &telethon_string(2, 7),
         "--name",
         "alice",
+        "--offline",
     ]);
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
     let file = ws.sessions().join("alice.session");
@@ -121,6 +122,7 @@ fn import_refuses_a_malformed_string_and_says_why() {
             string,
             "--name",
             "x",
+            "--offline",
         ]);
         assert!(!out.status.success(), "accepted {string}");
         let stderr = text(&out.stderr);
@@ -149,6 +151,7 @@ fn import_refuses_to_overwrite_an_account() {
             telethon_string(2, key),
             "--name".into(),
             "alice".into(),
+            "--offline".into(),
         ]
     };
     let first = ws.run(&args(1).iter().map(String::as_str).collect::<Vec<_>>());
@@ -168,6 +171,7 @@ fn list_reports_a_bad_file_and_still_lists_the_good_ones() {
         &telethon_string(4, 9),
         "--name",
         "good",
+        "--offline",
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     std::fs::write(ws.sessions().join("broken.session"), b"not a database").expect("write");
@@ -198,6 +202,7 @@ fn import_of_a_telethon_file_copies_it_into_the_sessions_dir() {
         &telethon_string(5, 3),
         "--name",
         "carol",
+        "--offline",
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let source = elsewhere.dir.path().join("store/carol.session");
@@ -209,6 +214,7 @@ fn import_of_a_telethon_file_copies_it_into_the_sessions_dir() {
         "import",
         "--telethon-file",
         source.to_str().expect("utf-8 path"),
+        "--offline",
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(ws.sessions().join("carol.session").is_file());

@@ -1,8 +1,8 @@
 //! `tgcollector accounts …`: the pool's accounts as session files on disk.
 //!
-//! `list` and `import` work on `sessions.dir` directly and need no running server or network, so
-//! an operator can inspect and migrate accounts before the first start. `check` and `login` talk
-//! to Telegram, each on a small runtime of its own, through the same code the pool uses. A bad
+//! `list` works on `sessions.dir` directly and needs no running server or network, so an operator
+//! can inspect accounts before the first start. `check` and `login` talk to Telegram, each on a
+//! small runtime of its own, through the same code the pool uses (`import` lives in `import.rs`). A bad
 //! file is reported with its path and reason and never hides the good ones beside it.
 
 use std::collections::HashMap;
@@ -20,7 +20,7 @@ use tgc_model::teleclient::{self, ClientConfig, LoginPrompt, TeleClient};
 use tgc_service::cryptor::Cryptor;
 use tgc_service::handler::client::{GatewayClient, Value};
 
-use crate::cli::{ImportArgs, ListArgs, LoginArgs};
+use crate::cli::{ListArgs, LoginArgs};
 
 /// Prints one row per session file, then one line per file that could not be read.
 /// Exits non-zero when any file is bad, so scripts notice.
@@ -61,32 +61,6 @@ pub fn list(settings: &Settings, args: &ListArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Adds an account from a Telethon `StringSession` or `.session` file.
-pub fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<ExitCode> {
-    let dir = &settings.sessions.dir;
-    create_sessions_dir(dir)?;
-    let path = match (&args.source.telethon_string, &args.source.telethon_file) {
-        (Some(string), None) => {
-            let name = args
-                .name
-                .as_deref()
-                .context("--telethon-string needs --name NAME (the file becomes NAME.session)")?;
-            session::import_telethon_string(string.trim(), dir, name)?
-        }
-        (None, Some(file)) => session::import_telethon_file(file, dir)?,
-        _ => anyhow::bail!("give exactly one of --telethon-string or --telethon-file"),
-    };
-    let summary = session::SessionFile::open(&path)
-        .with_context(|| format!("imported {} but cannot reopen it", path.display()))?
-        .summary();
-    println!("imported {}", path.display());
-    print!(
-        "{}",
-        render_table(dir, std::slice::from_ref(&summary), &HashMap::new())
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
 /// Connects every account at once and prints one row each: user, state, round-trip time.
 /// Exits non-zero when any account cannot serve, so scripts notice.
 pub fn check(settings: &Settings) -> anyhow::Result<ExitCode> {
@@ -106,12 +80,10 @@ pub fn check(settings: &Settings) -> anyhow::Result<ExitCode> {
             let path = file.path().to_owned();
             let config = config.clone();
             checks.spawn(async move {
-                let row = match TeleClient::start(file, &config) {
-                    Ok(account) => {
-                        let account = Arc::new(account);
-                        let checked = account.connect().await;
-                        let user = account.id().to_string();
-                        match checked {
+                let row = match TeleClient::join(file, &config).await {
+                    Ok(joined) => {
+                        let user = joined.account.id().to_string();
+                        match joined.check {
                             Ok(rtt) => [
                                 user,
                                 "active".into(),
@@ -120,7 +92,7 @@ pub fn check(settings: &Settings) -> anyhow::Result<ExitCode> {
                             ],
                             Err(error) => [
                                 user,
-                                account.state().name().into(),
+                                joined.account.state().name().into(),
                                 "-".into(),
                                 error.to_string(),
                             ],
@@ -243,7 +215,7 @@ impl LoginPrompt for TerminalPrompt {
 }
 
 /// The sessions directory holds secrets: when we create it, only the owner may enter it.
-fn create_sessions_dir(dir: &Path) -> anyhow::Result<()> {
+pub(super) fn create_sessions_dir(dir: &Path) -> anyhow::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
@@ -279,8 +251,13 @@ fn live_states(settings: &Settings, addr: SocketAddr) -> Result<HashMap<String, 
     let accounts = reply["accounts"]
         .as_array()
         .ok_or_else(|| format!("the gateway at {addr} sent no account list"))?;
+    let unusable = reply["unusable"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     Ok(accounts
         .iter()
+        .chain(unusable)
         .filter_map(|account| {
             let session = account["session"].as_str()?;
             let state = account["state"].as_str().unwrap_or("unknown");
@@ -295,7 +272,11 @@ fn live_states(settings: &Settings, addr: SocketAddr) -> Result<HashMap<String, 
 
 /// A plain aligned table: operators read it, scripts can split it on runs of spaces.
 /// STATE is the running gateway's view of the account, `-` when no gateway answered.
-fn render_table(dir: &Path, rows: &[SessionSummary], states: &HashMap<String, String>) -> String {
+pub(super) fn render_table(
+    dir: &Path,
+    rows: &[SessionSummary],
+    states: &HashMap<String, String>,
+) -> String {
     const HEADER: [&str; 9] = [
         "FILE", "USER", "NAME", "USERNAME", "PHONE", "DC", "ENTITIES", "STATE", "WARNINGS",
     ];

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod config;
+pub mod import;
 pub mod keygen;
 pub mod query;
 pub mod serve;

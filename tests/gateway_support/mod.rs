@@ -158,17 +158,7 @@ impl Gateway {
 
     /// A plain GET on the operator listener: (status, body).
     pub async fn operator_get(&self, path: &str) -> (u16, String) {
-        let mut client = GatewayClient::connect(self.operator, self.cryptor())
-            .await
-            .expect("connects to the operator listener");
-        let reply = client
-            .send(Method::GET, path, Vec::new())
-            .await
-            .expect("operator reply");
-        (
-            reply.status,
-            String::from_utf8_lossy(&reply.body).into_owned(),
-        )
+        operator_get(self.operator, &self.key, path).await
     }
 
     pub fn pid(&self) -> u32 {
@@ -273,6 +263,11 @@ impl Serve {
             .expect("connects to the gateway")
     }
 
+    /// A plain GET on the operator listener: (status, body).
+    pub async fn operator_get(&self, key: &CryptoKey, path: &str) -> (u16, String) {
+        operator_get(self.operator, key, path).await
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -309,6 +304,21 @@ impl Drop for Serve {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A plain GET on an operator listener: (status, body).
+async fn operator_get(operator: SocketAddr, key: &CryptoKey, path: &str) -> (u16, String) {
+    let mut client = GatewayClient::connect(operator, Arc::new(cryptor_for(key)))
+        .await
+        .expect("connects to the operator listener");
+    let reply = client
+        .send(Method::GET, path, Vec::new())
+        .await
+        .expect("operator reply");
+    (
+        reply.status,
+        String::from_utf8_lossy(&reply.body).into_owned(),
+    )
 }
 
 /// A started server process and what its "listening" line said.

@@ -5,6 +5,9 @@ instead of trusting a hand-written copy of its rules. Every command prints one J
 object on stdout; byte strings are hex.
 
     create PATH                 write a session with Telethon's SQLiteSession
+    create-offline PATH DC IP PORT KEYHEX
+                                write only a DC and its key, as a file saved offline (or by a
+                                Telethon older than 1.25) looks: no self row, no entities
     read PATH                   read a session back through Telethon's own API
     string-encode DC IP PORT KEYHEX   print Telethon's StringSession for these values
     string-decode STRING        decode a StringSession with Telethon
@@ -114,6 +117,15 @@ def read(path):
     return result
 
 
+def create_offline(path, dc_id, ip, port, key_hex):
+    session = SQLiteSession(path)
+    session.set_dc(int(dc_id), ip, int(port))
+    session.auth_key = AuthKey(bytes.fromhex(key_hex))
+    session.save()
+    session.close()
+    return {'path': path}
+
+
 def string_encode(dc_id, ip, port, key_hex):
     session = StringSession()
     session.set_dc(int(dc_id), ip, int(port))
@@ -127,7 +139,7 @@ def string_decode(string):
             'port': session.port, 'auth_key': session.auth_key.key.hex()}
 
 
-COMMANDS = {'create': create, 'read': read, 'string-encode': string_encode,
+COMMANDS = {'create': create, 'create-offline': create_offline, 'read': read, 'string-encode': string_encode,
             'string-decode': string_decode}
 
 if __name__ == '__main__':
