@@ -10,16 +10,13 @@
 //! machine's cores, as they would on one host; the counts are bounded, so a run takes
 //! seconds.
 
-// Until Cargo.toml declares this bench with `harness = false`, cargo builds it under the
-// test harness, where `main` is unused.
-#![cfg_attr(test, allow(dead_code))]
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use telesim::Sim;
 use telesim::world::World;
+use testkit::SimSessions;
 use tgc_common::config::CryptoSettings;
 use tgc_model::directory::Directory;
 use tgc_model::teleclient::{ClientConfig, TeleClients};

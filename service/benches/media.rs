@@ -11,15 +11,13 @@
 //! loopback), which is what the injected 50 ms stands for. `cargo bench -p tgc-service
 //! --bench media`; `TGC_BENCH_MEDIA_MB` sets the size of each of the 20 files (default 8).
 
-#[path = "../tests/pipeline_support/mod.rs"]
-mod pipeline_support;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use telesim::Sim;
 use telesim::world::{Chat, ChatKind, Media, MediaKind, Message, User, World};
+use testkit::SimSessions;
 use tgc_model::directory::Directory;
 use tgc_model::media::TaskState;
 use tgc_model::teleclient::{AccountId, ClientConfig, TeleClients, tl};
@@ -126,7 +124,7 @@ async fn pool(dir: &std::path::Path) -> Arc<TeleClients> {
 
 /// The history of account `i`'s channel, fetched by that account.
 async fn history(pool: &TeleClients, i: i64) -> tl::enums::messages::Messages {
-    pipeline_support::history_via(
+    testkit::pipeline_setup::history_via(
         pool,
         account_id(i),
         &format!("bench_media_{i}"),

@@ -10,14 +10,12 @@
 //! Needs RabbitMQ on 127.0.0.1:5672 (`./test.sh` starts it). `cargo bench -p tgc-service
 //! --bench publish`; `TGC_BENCH_EVENTS` sets the event count of 1 and 2 (default 20,000).
 
-#[path = "../tests/subscriptions_support/mod.rs"]
-mod support;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use support::{JOINED, Setup, amqp_url, exchange};
+use testkit::broker::{amqp_url, delete_exchange, exchange};
+use testkit::stream_setup::{JOINED, Setup, client_config};
 use tgc_model::directory::Directory;
 use tgc_model::teleclient::TeleClients;
 use tgc_service::publisher::lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
@@ -109,7 +107,7 @@ async fn lapin_batched(events: usize) -> f64 {
     let rate = events as f64 / started.elapsed().as_secs_f64();
     consumer.await.expect("the consumer");
     let _ = connection.close(200, "done".into()).await;
-    support::delete_exchange(&exchange).await;
+    delete_exchange(&exchange).await;
     rate
 }
 
@@ -127,7 +125,7 @@ async fn publisher_rate(events: usize) -> f64 {
         tail.close().await;
     });
     let directory = Directory::open_in(dir.path(), Duration::from_secs(3600)).expect("a directory");
-    let (pool, _) = TeleClients::connect(Vec::new(), directory, &support::client_config()).await;
+    let (pool, _) = TeleClients::connect(Vec::new(), directory, &client_config()).await;
     let mut config = Setup::config_for(dir.path(), &exchange, &amqp_url());
     config.catch_up = false;
     let handle = Publisher::start_with(config, Arc::new(pool), CancellationToken::new())
@@ -157,7 +155,7 @@ async fn publisher_rate(events: usize) -> f64 {
     let rate = events as f64 / started.elapsed().as_secs_f64();
     consumer.await.expect("the consumer");
     handle.shutdown().await;
-    support::delete_exchange(&exchange).await;
+    delete_exchange(&exchange).await;
     rate
 }
 
@@ -191,7 +189,7 @@ async fn latency() -> (Duration, Duration) {
     }
     let arrivals = consumer.await.expect("the consumer");
     handle.shutdown().await;
-    support::delete_exchange(&setup.exchange).await;
+    delete_exchange(&setup.exchange).await;
     let mut latencies: Vec<Duration> = posted
         .iter()
         .filter_map(|(id, at)| arrivals.get(id).map(|arrived| arrived.duration_since(*at)))

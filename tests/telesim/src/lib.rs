@@ -10,15 +10,17 @@
 //! - the **Telegram layer** ([`world`], [`api`]) holds the data and the semantics of each method.
 //!
 //! [`Sim`] is the handle tests start and stop; [`control`] exposes the same faults, counters and
-//! live changes to other processes when telesim runs as a binary.
+//! live changes to other processes when telesim runs as a binary; [`telethon`] writes the
+//! world's accounts as Telethon hands them over. telesim depends on grammers, not on the
+//! gateway: what writes the gateway's own session files for tests is in the `testkit` crate.
 
 pub mod api;
 pub mod control;
 pub mod counters;
-pub mod crosscheck;
 pub mod faults;
 pub mod server;
 pub mod sim;
+pub mod telethon;
 pub mod world;
 
 pub use counters::Counters;

@@ -2,20 +2,16 @@
 //!
 //! It binds the listener, tells the Telegram layer where it listens (so `help.getConfig` points
 //! every DC here), and hands out what clients need to skip the DH handshake: grammers sessions
-//! preset with an account's auth key, and Telethon-layout session files. Every DC of a session
-//! points at the simulator with the same key, so a client that switches DC (media, migrations)
-//! lands here too.
+//! preset with an account's auth key (every DC of such a session points at the simulator with
+//! the same key, so a client that switches DC lands here too), and the accounts as Telethon
+//! hands them over ([`crate::telethon`]).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::path::{Path, PathBuf};
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 
-use anyhow::Context as _;
 use grammers_session::types::{DcOption, PeerId, PeerInfo};
-use grammers_session::{Session, SessionData, storages::MemorySession};
-use tgc_model::session::{SessionFile, TelethonString};
+use grammers_session::{SessionData, storages::MemorySession};
 
 use crate::api::{HOME_DC, Telegram};
 use crate::counters::Counters;
@@ -24,7 +20,7 @@ use crate::server::{Server, Shared, registry::Registry};
 use crate::world::{AccountInfo, World};
 
 /// Telegram's five production DCs, all pointed at the simulator.
-const DC_IDS: [i32; 5] = [1, 2, 3, 4, 5];
+pub const DC_IDS: [i32; 5] = [1, 2, 3, 4, 5];
 
 /// A running simulated datacenter.
 pub struct Sim {
@@ -90,65 +86,23 @@ impl Sim {
 
     /// [`Sim::grammers_session`], or None if the world has no account with this user id.
     pub fn try_grammers_session(&self, user_id: i64) -> Option<MemorySession> {
-        let account = self.account(user_id)?;
-        let mut data = SessionData {
-            home_dc: HOME_DC,
-            dc_options: DC_IDS
-                .iter()
-                .map(|&id| (id, self.dc_option(id, Some(account.auth_key))))
-                .collect(),
-            ..SessionData::default()
-        };
-        if account.logged_in {
-            let me = PeerInfo::User {
-                id: user_id,
-                auth: None,
-                bot: Some(false),
-                is_self: Some(true),
-            };
-            data.peer_infos.insert(PeerId::self_user(), me.clone());
-            data.peer_infos.insert(me.id(), me);
-        }
-        Some(MemorySession::from(data))
+        Some(preset_session(self.addr, &self.account(user_id)?))
     }
 
-    /// Writes one Telethon-layout session file (mode 0600) per logged-in account into `dir`,
-    /// named after the account's phone number (`<digits>.session`), and returns their paths.
-    /// Existing files are not overwritten (that is an error).
-    pub fn write_sessions(&self, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating the sessions directory {}", dir.display()))?;
-        let mut written = Vec::new();
-        for account in self.telegram.accounts().into_iter().filter(|a| a.logged_in) {
-            let path = dir.join(format!("{}.session", session_name(&account)));
-            let file = SessionFile::create(&path, HOME_DC, self.addr, &account.auth_key)
-                .with_context(|| format!("creating session file {}", path.display()))?;
-            for id in DC_IDS {
-                poll_ready(file.set_dc_option(&self.dc_option(id, Some(account.auth_key))))
-                    .with_context(|| format!("recording DC {id} in {}", path.display()))?;
-            }
-            file.set_self_user(account.user_id, false)
-                .with_context(|| format!("recording the self user in {}", path.display()))?;
-            written.push(path);
-        }
-        Ok(written)
-    }
-
-    /// A Telethon `StringSession` per logged-in account, as (user id, string).
+    /// Every logged-in account's Telethon `StringSession`, as (user id, string).
     pub fn telethon_strings(&self) -> Vec<(i64, String)> {
         self.telegram
             .accounts()
-            .into_iter()
+            .iter()
             .filter(|a| a.logged_in)
-            .map(|a| {
-                let string = TelethonString {
-                    dc_id: HOME_DC,
-                    addr: self.addr,
-                    auth_key: a.auth_key,
-                };
-                (a.user_id, string.encode())
-            })
+            .map(|a| (a.user_id, crate::telethon::string_session(a, self.addr)))
             .collect()
+    }
+
+    /// Writes the Telethon session file of every logged-in account into `dir`
+    /// ([`crate::telethon::write_session_files`]).
+    pub fn write_telethon_files(&self, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+        crate::telethon::write_session_files(&self.telegram.accounts(), self.addr, dir)
     }
 
     /// Stops listening and closes every connection.
@@ -156,45 +110,47 @@ impl Sim {
         self.server.shutdown().await;
     }
 
-    fn dc_option(&self, id: i32, auth_key: Option<[u8; 256]>) -> DcOption {
-        let ipv4 = match self.addr.ip() {
-            IpAddr::V4(ip) => ip,
-            IpAddr::V6(ip) => ip.to_ipv4_mapped().unwrap_or(Ipv4Addr::LOCALHOST),
+    /// DC `id` at the simulator, with `auth_key`.
+    pub fn dc_option(&self, id: i32, auth_key: Option<[u8; 256]>) -> DcOption {
+        dc_option_at(self.addr, id, auth_key)
+    }
+}
+
+/// A grammers session for `account` of a simulator listening at `addr`: its auth key on every
+/// DC, every DC at the simulator, and (for a logged-in account) the self user cached, so
+/// grammers skips the DH handshake and knows who it is.
+pub fn preset_session(addr: SocketAddr, account: &AccountInfo) -> MemorySession {
+    let mut data = SessionData {
+        home_dc: HOME_DC,
+        dc_options: DC_IDS
+            .iter()
+            .map(|&id| (id, dc_option_at(addr, id, Some(account.auth_key))))
+            .collect(),
+        ..SessionData::default()
+    };
+    if account.logged_in {
+        let me = PeerInfo::User {
+            id: account.user_id,
+            auth: None,
+            bot: Some(false),
+            is_self: Some(true),
         };
-        DcOption {
-            id,
-            ipv4: SocketAddrV4::new(ipv4, self.addr.port()),
-            ipv6: SocketAddrV6::new(ipv4.to_ipv6_mapped(), self.addr.port(), 0, 0),
-            auth_key,
-        }
+        data.peer_infos.insert(PeerId::self_user(), me.clone());
+        data.peer_infos.insert(me.id(), me);
     }
+    MemorySession::from(data)
 }
 
-/// `[A-Za-z0-9]` of the phone number, or the user id when the phone has none.
-fn session_name(account: &AccountInfo) -> String {
-    let digits: String = account
-        .phone
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
-    if digits.is_empty() {
-        account.user_id.to_string()
-    } else {
-        digits
-    }
-}
-
-/// Runs a future that completes without waiting (SessionFile's SQLite calls run inline), from
-/// sync code that may itself be inside a runtime, where `block_on` is not allowed.
-fn poll_ready<T, E: std::error::Error + Send + Sync + 'static>(
-    future: impl std::future::Future<Output = Result<T, E>>,
-) -> anyhow::Result<T> {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(result) => Ok(result?),
-        Poll::Pending => anyhow::bail!("the session store unexpectedly waited on I/O"),
+/// DC `id` at a simulator listening at `addr`, with `auth_key`.
+pub fn dc_option_at(addr: SocketAddr, id: i32, auth_key: Option<[u8; 256]>) -> DcOption {
+    let ipv4 = match addr.ip() {
+        IpAddr::V4(ip) => ip,
+        IpAddr::V6(ip) => ip.to_ipv4_mapped().unwrap_or(Ipv4Addr::LOCALHOST),
+    };
+    DcOption {
+        id,
+        ipv4: SocketAddrV4::new(ipv4, addr.port()),
+        ipv6: SocketAddrV6::new(ipv4.to_ipv6_mapped(), addr.port(), 0, 0),
+        auth_key,
     }
 }

@@ -105,7 +105,7 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("binding 127.0.0.1:{port}"))?;
     println!("telesim listening on {}", sim.addr);
     if let Some(dir) = &sessions_out {
-        for path in sim.write_sessions(dir)? {
+        for path in sim.write_telethon_files(dir)? {
             println!("session {}", path.display());
         }
     }

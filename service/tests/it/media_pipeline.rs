@@ -1,0 +1,267 @@
+//! The media pipeline end to end: telesim's accounts fetch messages, the parser's hook
+//! turns their media into account-bound tasks, the accounts' workers download them chunk
+//! by chunk, and the upload queue stores them, on the local backend and on a real
+//! S3-compatible server (moto).
+
+use std::sync::Arc;
+
+use testkit::guarded;
+use testkit::moto::MotoServer;
+use testkit::pipeline_setup::*;
+use testkit::proxy::Proxy;
+use tgc_model::media::TaskState;
+use tgc_service::mediaprocessor::{MediaProcessor, Storage};
+use tgc_service::parser::{ParseContext, parse_message};
+use tokio_util::sync::CancellationToken;
+
+fn s3(settings: &tgc_common::config::MediaStorage) -> Storage {
+    Storage::from_settings(settings).expect("S3 storage settings")
+}
+
+async fn two_hundred_media_land_once(storage_for: impl FnOnce(&Setup) -> Storage) {
+    let setup = Setup::new().await;
+    let pool = setup.pool().await;
+    let cancel = CancellationToken::new();
+    let storage = storage_for(&setup);
+    let processor = start(&setup, &pool, storage.clone(), &cancel);
+    for c in 0..CHANNELS.count() {
+        for account in members(c) {
+            read_channel(&pool, &processor, c, account).await;
+        }
+    }
+    let expected = expected();
+    assert_eq!(expected.len(), 200);
+    until_stored(&processor, 200).await;
+
+    assert_stored_exactly(&storage, &expected).await;
+    let stats = processor.stats();
+    let total: u64 = expected.values().map(|(size, _)| size).sum();
+    assert_eq!(
+        stats.downloaded_bytes, total,
+        "each media downloaded once although two accounts met it"
+    );
+    assert!(stats.failures.is_empty(), "{stats:?}");
+    // Each chunk fetched once: the getFile calls are exactly the chunks of the files.
+    let chunks: u64 = expected
+        .values()
+        .map(|(size, _)| size.div_ceil(512 * 1024).max(1))
+        .sum();
+    assert_eq!(setup.sim.counters.method_total("upload.getFile"), chunks);
+    // The work was spread: every account downloaded something.
+    for account in ACCOUNTS {
+        assert!(
+            setup.sim.counters.get(account, "upload.getFile") > 0,
+            "account {account} downloaded nothing"
+        );
+    }
+    println!(
+        "200 media, {:.1} MB, {} getFile calls over 5 accounts: all stored once, byte-exact",
+        total as f64 / 1e6,
+        chunks
+    );
+    cancel.cancel();
+    processor.join().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_media_across_five_accounts_land_once_byte_exact_in_local_storage() {
+    two_hundred_media_land_once(Setup::local_storage).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_media_across_five_accounts_land_once_byte_exact_in_s3() {
+    let moto = MotoServer::start();
+    two_hundred_media_land_once(|_| s3(&moto.settings())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_owner_hands_its_tasks_to_another_account_that_sees_the_chat() {
+    let setup = Setup::new().await;
+    let pool = setup.pool().await;
+    let [owner, _] = members(0);
+    // Slow downloads so that the first run is stopped with every task still open.
+    setup
+        .sim
+        .faults
+        .method_latency("upload.getFile", std::time::Duration::from_millis(300));
+    let cancel = CancellationToken::new();
+    let first = start(&setup, &pool, setup.local_storage(), &cancel);
+    read_channel(&pool, &first, 0, owner).await;
+    // Queued downloads weigh on the owner in the pool's picks.
+    let pending = pool
+        .account(tgc_model::teleclient::AccountId(owner))
+        .expect("the owner")
+        .pending_downloads();
+    assert!(pending > 0, "the owner's queued downloads are not counted");
+    cancel.cancel();
+    first.join().await;
+    drop(first);
+
+    // The owner's key is revoked while the gateway is down.
+    setup.sim.faults.clear();
+    setup.sim.faults.auth_key_unregistered(owner);
+    let cancel = CancellationToken::new();
+    let storage = setup.local_storage();
+    let second = start(&setup, &pool, storage.clone(), &cancel);
+    until_stored(&second, PER_CHANNEL as u64).await;
+    let stats = second.stats();
+    assert!(stats.takeovers > 0, "{stats:?}");
+    // The channel is public: the pool may give the tasks to any living account that can
+    // read it, the other member or not.
+    let by_others: u64 = ACCOUNTS
+        .iter()
+        .filter(|a| **a != owner)
+        .map(|a| setup.sim.counters.get(*a, "upload.getFile"))
+        .sum();
+    assert!(by_others > 0, "nobody else downloaded");
+    let all = expected();
+    let channel_zero = all
+        .into_iter()
+        .filter(|(id, _)| (media_id(0, 1)..=media_id(0, PER_CHANNEL)).contains(id))
+        .collect();
+    assert_stored_exactly(&storage, &channel_zero).await;
+    for m in 1..=PER_CHANNEL {
+        let task = second.task(media_id(0, m)).unwrap().unwrap();
+        assert_eq!(task.state, TaskState::Stored);
+        assert_ne!(
+            task.owner, owner,
+            "media {} stayed with the dead owner",
+            task.media_id
+        );
+    }
+    cancel.cancel();
+    second.join().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storage_outage_is_retried_with_backoff_until_storage_is_back() {
+    let moto = MotoServer::start();
+    let proxy = Proxy::start(moto.addr).await;
+    let setup = Setup::new().await;
+    let pool = setup.pool().await;
+    let cancel = CancellationToken::new();
+    let storage = s3(&moto.settings_with(
+        &format!("http://{}", proxy.addr),
+        &moto.bucket,
+        &moto.secret_key,
+    ));
+    proxy.cut();
+    let processor = start(&setup, &pool, storage.clone(), &cancel);
+    read_channel(&pool, &processor, 1, members(1)[0]).await;
+    let mut stats = processor.watch_stats();
+    guarded(
+        "upload retries during the outage",
+        stats.wait_for(|_| processor.stats().upload_retries >= 3),
+    )
+    .await
+    .expect("the pipeline runs");
+    assert_eq!(
+        processor.stats().stored,
+        0,
+        "nothing stored while storage is down"
+    );
+    proxy.restore();
+    until_stored(&processor, PER_CHANNEL as u64).await;
+    let all = expected();
+    let channel_one = all
+        .into_iter()
+        .filter(|(id, _)| (media_id(1, 1)..=media_id(1, PER_CHANNEL)).contains(id))
+        .collect();
+    assert_stored_exactly(&s3(&moto.settings()), &channel_one).await;
+    assert!(processor.stats().failures.is_empty());
+    cancel.cancel();
+    processor.join().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kind_filters_and_size_caps_skip_media_without_downloading_it() {
+    let setup = Setup::new().await;
+    let pool = setup.pool().await;
+    let cancel = CancellationToken::new();
+    let mut config = setup.config();
+    config.kinds = vec![tgc_common::config::MediaKind::Photo];
+    config.max_size = 100_000;
+    let processor = MediaProcessor::start_with(
+        config,
+        setup.local_storage(),
+        Arc::clone(&pool),
+        cancel.clone(),
+    )
+    .expect("the pipeline starts");
+    let account = members(3)[0];
+    let answer = history_via(&pool, account, &channel_name(3), CHANNELS.start + 3).await;
+    let cx = ParseContext::from_messages(&answer, account).with_media_hook(processor.hook());
+    let tgc_model::teleclient::tl::enums::messages::Messages::ChannelMessages(page) = &answer
+    else {
+        panic!("a channel's history");
+    };
+    let mut queued = 0;
+    for message in &page.messages {
+        let json = parse_message(message, &cx);
+        let media = &json["media"];
+        let wanted = media["kind"] == "photo" && media["size"].as_u64().unwrap() <= 100_000;
+        let status = media["storage"]["status"].as_str().unwrap();
+        if wanted {
+            assert_eq!(status, "pending", "{json}");
+            queued += 1;
+        } else {
+            assert_eq!(status, "skipped", "{json}");
+            let id = media["id"].as_i64().unwrap();
+            assert!(
+                processor.task(id).unwrap().is_none(),
+                "no task for a skipped media"
+            );
+        }
+    }
+    assert!(queued > 0, "the channel has small photos");
+    until_stored(&processor, queued).await;
+    cancel.cancel();
+    processor.join().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_account_and_global_download_limits_hold() {
+    let setup = Setup::new().await;
+    let pool = setup.pool().await;
+    // Latency keeps every request in flight long enough for the limits to be reached.
+    setup
+        .sim
+        .faults
+        .method_latency("upload.getFile", std::time::Duration::from_millis(20));
+    let cancel = CancellationToken::new();
+    let config = tgc_service::mediaprocessor::MediaConfig {
+        downloads_per_account: 1,
+        downloads_total: 3,
+        parallel_chunks: 2,
+        ..setup.config()
+    };
+    let processor = MediaProcessor::start_with(
+        config,
+        setup.local_storage(),
+        Arc::clone(&pool),
+        cancel.clone(),
+    )
+    .expect("the pipeline starts");
+    // One channel per account, so every account has a queue of its own.
+    for c in 0..5 {
+        read_channel(&pool, &processor, c, members(c)[0]).await;
+    }
+    until_stored(&processor, 5 * PER_CHANNEL as u64).await;
+    let counters = &setup.sim.counters;
+    for account in ACCOUNTS {
+        let peak = counters.peak_in_flight(account, "upload.getFile");
+        assert!(
+            peak <= 2,
+            "account {account} had {peak} chunk requests in flight; 1 download × 2 chunks allowed"
+        );
+    }
+    let total = counters.peak_in_flight_total("upload.getFile");
+    println!("peak upload.getFile in flight: {total} (limit 3 downloads × 2 chunks)");
+    assert!(
+        total <= 6,
+        "{total} chunk requests in flight; 3 × 2 allowed"
+    );
+    assert!(total > 2, "downloads of several accounts ran at once");
+    cancel.cancel();
+    processor.join().await;
+}

@@ -1,0 +1,71 @@
+//! Graceful shutdown of the real binary: SIGTERM while requests are in flight lets them
+//! complete with their replies, refuses new connections, and the process exits 0.
+
+use std::time::Duration;
+
+use crate::gateway_support::{Gateway, HANG_GUARD, json};
+
+const IN_FLIGHT: u64 = 4;
+
+#[tokio::test]
+async fn sigterm_lets_in_flight_requests_finish_then_exits_zero() {
+    let gateway = Gateway::start().await;
+    // Resolve first, so that the slow calls counted below are the histories themselves.
+    gateway
+        .client()
+        .await
+        .query("resolve", &json(r#"{"chat": "@tech_digest"}"#))
+        .await
+        .unwrap();
+    // Every history call is held back by telesim, which keeps the requests in flight.
+    gateway
+        .sim
+        .faults
+        .method_latency("messages.getHistory", Duration::from_secs(2));
+
+    let mut requests = tokio::task::JoinSet::new();
+    for _ in 0..IN_FLIGHT {
+        let mut client = gateway.client().await;
+        requests.spawn(async move {
+            client
+                .query("history", &json(r#"{"chat": "@tech_digest", "limit": 3}"#))
+                .await
+        });
+    }
+    // In flight: telesim has received every call (it counts a call before holding it back).
+    tokio::time::timeout(HANG_GUARD, async {
+        while gateway.sim.counters.method_total("messages.getHistory") < IN_FLIGHT {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the requests reach telesim");
+
+    gateway.terminate();
+    let mut served = 0;
+    while let Some(result) = tokio::time::timeout(HANG_GUARD, requests.join_next())
+        .await
+        .expect("the in-flight requests complete")
+    {
+        let reply = result
+            .expect("request task")
+            .expect("an in-flight request gets its reply");
+        assert_eq!(reply["messages"].as_array().map(Vec::len), Some(3));
+        served += 1;
+    }
+    assert_eq!(served, IN_FLIGHT);
+
+    let api = gateway.api;
+    let status = tokio::time::timeout(HANG_GUARD, gateway.wait())
+        .await
+        .expect("the server exits");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "a clean shutdown exits 0: {status:?}"
+    );
+    assert!(
+        tokio::net::TcpStream::connect(api).await.is_err(),
+        "nothing listens after the exit"
+    );
+}

@@ -1,0 +1,500 @@
+//! What the gateway tests share: telesim with the demo world in-process, its accounts as
+//! session files, and the real `tgcollector serve` binary over them, configured through a
+//! config file as an operator would, reached over TCP with the sealed client.
+//!
+//! The server binds port 0 and reports its addresses in its "listening" log line; the
+//! harness reads stderr for it, so tests never guess ports.
+//!
+//! The live stream is off (`rabbitmq.enabled = false`) unless a test names an exchange of
+//! its own ([`Options::rabbitmq_exchange`]), so tests running at once never publish into
+//! each other's exchanges, nor into the shipped default one.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use telesim::Sim;
+use telesim::world::World;
+use testkit::SimSessions;
+use tgc_common::config::{CryptoKey, CryptoSettings};
+use tgc_service::cryptor::{Cryptor, keygen};
+use tgc_service::handler::client::{GatewayClient, Method, Protocol, Value};
+use tgc_service::publisher::Tail;
+
+pub use testkit::broker::amqp_url;
+use testkit::broker::{delete_exchange, exchange};
+pub use testkit::{HANG_GUARD, guarded};
+
+/// Settings a test changes from the defaults.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub request_timeout: &'static str,
+    pub max_body: &'static str,
+    pub max_concurrency: usize,
+    /// Publish the live stream to this exchange of the test broker (127.0.0.1:5672).
+    pub rabbitmq_exchange: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            request_timeout: "20s",
+            max_body: "64KiB",
+            max_concurrency: 64,
+            rabbitmq_exchange: None,
+        }
+    }
+}
+
+/// A running gateway in front of a running telesim.
+pub struct Gateway {
+    pub sim: Sim,
+    pub dir: tempfile::TempDir,
+    pub key: CryptoKey,
+    pub api: SocketAddr,
+    pub operator: SocketAddr,
+    child: Child,
+    /// The server's stderr, line by line.
+    pub log: ServerLog,
+}
+
+impl Gateway {
+    pub async fn start() -> Gateway {
+        Gateway::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(options: Options) -> Gateway {
+        let sim = Sim::start(World::demo()).await.expect("telesim starts");
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        sim.write_sessions(&dir.path().join("sessions"))
+            .expect("session files");
+        let key = keygen::generate();
+        let rabbitmq = match &options.rabbitmq_exchange {
+            Some(exchange) => format!(
+                "rabbitmq.enabled = true\nrabbitmq.url = {}\nrabbitmq.exchange = {exchange}\n",
+                amqp_url()
+            ),
+            None => "rabbitmq.enabled = false\n".to_owned(),
+        };
+        let config = dir.path().join("config.properties");
+        std::fs::write(
+            &config,
+            format!(
+                "telegram.api_id = 2040\n\
+                 telegram.api_hash = b18441a1ff607e10a989891a5462e627\n\
+                 sessions.dir = sessions\n\
+                 data.dir = data\n\
+                 server.listen = 127.0.0.1:0\n\
+                 server.operator_listen = 127.0.0.2:0\n\
+                 server.request_timeout = {}\n\
+                 server.max_body_bytes = {}\n\
+                 server.max_concurrency = {}\n\
+                 crypto.keys = {}\n\
+                 pool.requests_per_second = 1000\n\
+                 {rabbitmq}\
+                 log.level = info\n",
+                options.request_timeout,
+                options.max_body,
+                options.max_concurrency,
+                keygen::config_value(&key),
+            ),
+        )
+        .expect("config file");
+        let started = spawn(&config).await;
+        Gateway {
+            sim,
+            dir,
+            api: started.api,
+            operator: started.operator,
+            key,
+            child: started.child,
+            log: started.log,
+        }
+    }
+
+    /// Kills the server with SIGKILL (no shutdown at all) and reaps it.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL the server");
+        self.child.wait().expect("reap the killed server");
+    }
+
+    /// Starts the server again over the same sessions, data and configuration (after
+    /// [`Gateway::kill`] or an exit), with new addresses.
+    pub async fn restart(&mut self) {
+        assert!(!self.is_running(), "restart: the server is still running");
+        let started = spawn(&self.dir.path().join("config.properties")).await;
+        self.api = started.api;
+        self.operator = started.operator;
+        self.child = started.child;
+        self.log = started.log;
+    }
+
+    pub fn cryptor(&self) -> Arc<Cryptor> {
+        Arc::new(cryptor_for(&self.key))
+    }
+
+    pub async fn client(&self) -> GatewayClient {
+        GatewayClient::connect(self.api, self.cryptor())
+            .await
+            .expect("connects to the gateway")
+    }
+
+    pub async fn client_h2(&self) -> GatewayClient {
+        GatewayClient::connect_with(self.api, self.cryptor(), Protocol::Http2)
+            .await
+            .expect("connects to the gateway over h2c")
+    }
+
+    /// A plain GET on the operator listener: (status, body).
+    pub async fn operator_get(&self, path: &str) -> (u16, String) {
+        operator_get(self.operator, &self.key, path).await
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM to the server.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits for the server to exit (after [`Gateway::terminate`]).
+    pub async fn wait(mut self) -> ExitStatus {
+        let status = tokio::task::spawn_blocking(move || {
+            let status = self.child.wait().expect("wait for the server");
+            (status, self)
+        })
+        .await
+        .expect("waiter");
+        status.0
+    }
+
+    /// Waits for the server to exit by itself (after [`Gateway::terminate`]) and reaps it,
+    /// keeping the harness for a [`Gateway::restart`]. Its stderr closing is the event.
+    pub async fn exited(&mut self) -> ExitStatus {
+        self.log.closed().await;
+        self.child.wait().expect("reap the server")
+    }
+
+    /// Whether the server process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        // Only the process this harness started, by its id.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `tgcollector serve` over a directory the test prepared (its `sessions/`), configured
+/// with the harness's defaults plus `extra` lines; for tests that build their own world,
+/// restart the server over the same files, or watch the process itself. The live stream
+/// is off unless `extra` sets `rabbitmq.enabled`.
+pub struct Serve {
+    pub api: SocketAddr,
+    pub operator: SocketAddr,
+    child: Child,
+    /// The server's stderr, line by line.
+    pub log: ServerLog,
+}
+
+impl Serve {
+    /// Writes `dir/config.properties` and starts the server on it.
+    pub async fn spawn(dir: &std::path::Path, key: &CryptoKey, extra: &str) -> Serve {
+        let rabbitmq = if extra.contains("rabbitmq.enabled") {
+            ""
+        } else {
+            "rabbitmq.enabled = false\n"
+        };
+        let config = dir.join("config.properties");
+        std::fs::write(
+            &config,
+            format!(
+                "telegram.api_id = 2040\n\
+                 telegram.api_hash = b18441a1ff607e10a989891a5462e627\n\
+                 sessions.dir = sessions\n\
+                 data.dir = data\n\
+                 server.listen = 127.0.0.1:0\n\
+                 server.operator_listen = 127.0.0.2:0\n\
+                 crypto.keys = {}\n\
+                 pool.requests_per_second = 1000\n\
+                 log.level = info\n\
+                 {rabbitmq}{extra}",
+                keygen::config_value(key),
+            ),
+        )
+        .expect("config file");
+        let started = spawn(&config).await;
+        Serve {
+            api: started.api,
+            operator: started.operator,
+            child: started.child,
+            log: started.log,
+        }
+    }
+
+    pub async fn client(&self, key: &CryptoKey) -> GatewayClient {
+        GatewayClient::connect(self.api, Arc::new(cryptor_for(key)))
+            .await
+            .expect("connects to the gateway")
+    }
+
+    /// A plain GET on the operator listener: (status, body).
+    pub async fn operator_get(&self, key: &CryptoKey, path: &str) -> (u16, String) {
+        operator_get(self.operator, key, path).await
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the server with SIGKILL (no shutdown at all) and reaps it.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL the server");
+        self.child.wait().expect("reap the killed server");
+    }
+
+    /// The process's peak resident memory so far (`VmHWM` of /proc/<pid>/status), bytes.
+    pub fn peak_rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("the server's /proc status (Linux, still running)");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| {
+                value
+                    .trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+            .map(|kib| kib * 1024)
+            .unwrap_or_else(|| panic!("no VmHWM line in /proc/{}/status", self.pid()))
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        // Only the process this harness started, by its id.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plain GET on an operator listener: (status, body).
+async fn operator_get(operator: SocketAddr, key: &CryptoKey, path: &str) -> (u16, String) {
+    let mut client = GatewayClient::connect(operator, Arc::new(cryptor_for(key)))
+        .await
+        .expect("connects to the operator listener");
+    let reply = client
+        .send(Method::GET, path, Vec::new())
+        .await
+        .expect("operator reply");
+    (
+        reply.status,
+        String::from_utf8_lossy(&reply.body).into_owned(),
+    )
+}
+
+/// A started server process and what its "listening" line said.
+struct Started {
+    child: Child,
+    api: SocketAddr,
+    operator: SocketAddr,
+    log: ServerLog,
+}
+
+/// A server's stderr, as it comes: tests wait for the line that says what they wait for
+/// (the reader wakes them), and every line read stays in [`ServerLog::seen`].
+pub struct ServerLog {
+    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+    seen: Vec<String>,
+}
+
+impl ServerLog {
+    /// Reads `stderr` on a thread of its own until it closes (the process exited).
+    fn read(stderr: std::process::ChildStderr) -> ServerLog {
+        let (sender, lines) = tokio::sync::mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(strip_ansi(&line)).is_err() {
+                    break;
+                }
+            }
+        });
+        ServerLog {
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Every line read so far, the one a wait ended on included.
+    pub fn seen(&self) -> &[String] {
+        &self.seen
+    }
+
+    /// Reads what has arrived without waiting, and returns every line read so far.
+    pub fn drain(&mut self) -> &[String] {
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(line);
+        }
+        &self.seen
+    }
+
+    /// Waits for the next line `wanted` accepts; a hang or the end of the log fails the
+    /// test with the log.
+    pub async fn wait_for(&mut self, what: &str, mut wanted: impl FnMut(&str) -> bool) -> String {
+        let found = tokio::time::timeout(HANG_GUARD, async {
+            while let Some(line) = self.lines.recv().await {
+                self.seen.push(line.clone());
+                if wanted(&line) {
+                    return Some(line);
+                }
+            }
+            None
+        })
+        .await;
+        match found {
+            Ok(Some(line)) => line,
+            Ok(None) => panic!(
+                "{what}: the server exited first; its log:\n{}",
+                self.seen.join("\n")
+            ),
+            Err(_) => panic!(
+                "{what}: not in the server's log within {HANG_GUARD:?}; its log:\n{}",
+                self.seen.join("\n")
+            ),
+        }
+    }
+
+    /// Waits until the log ends, which it does when the process exits.
+    pub async fn closed(&mut self) {
+        let ended = tokio::time::timeout(HANG_GUARD, async {
+            while let Some(line) = self.lines.recv().await {
+                self.seen.push(line);
+            }
+        })
+        .await;
+        assert!(
+            ended.is_ok(),
+            "the server did not exit within {HANG_GUARD:?}; its log:\n{}",
+            self.seen.join("\n")
+        );
+    }
+}
+
+/// Starts `tgcollector --config <config> serve` and waits for its "listening" line.
+async fn spawn(config: &std::path::Path) -> Started {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tgcollector"))
+        .arg("--config")
+        .arg(config)
+        .arg("serve")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the tgcollector binary starts");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let mut log = ServerLog::read(stderr);
+    let line = log
+        .wait_for("the gateway reporting listening", |line| {
+            line.contains("listening")
+        })
+        .await;
+    Started {
+        child,
+        api: field(&line, "api"),
+        operator: field(&line, "operator"),
+        log,
+    }
+}
+
+/// A live-stream test's broker side: an exchange no other test uses, and a consumer bound
+/// to it before the gateway starts, so everything published from the first post on is queued.
+pub struct Stream {
+    pub exchange: String,
+    pub tail: Tail,
+}
+
+impl Stream {
+    pub async fn bind(test: &str) -> Stream {
+        let exchange = exchange(test);
+        let tail = guarded("the consumer", Tail::connect(&amqp_url(), &exchange, None))
+            .await
+            .expect("RabbitMQ on 127.0.0.1:5672 (run ./test.sh to start it)");
+        Stream { exchange, tail }
+    }
+
+    /// A gateway publishing to this stream's exchange.
+    pub async fn gateway(&self) -> Gateway {
+        Gateway::start_with(Options {
+            rabbitmq_exchange: Some(self.exchange.clone()),
+            ..Options::default()
+        })
+        .await
+    }
+
+    /// Closes the consumer and deletes the exchange: a test leaves nothing in the broker.
+    pub async fn finish(self) {
+        self.tail.close().await;
+        delete_exchange(&self.exchange).await;
+    }
+}
+
+/// A keyring of one key, as the server's.
+pub fn cryptor_for(key: &CryptoKey) -> Cryptor {
+    Cryptor::from_settings(&CryptoSettings {
+        keys: vec![key.clone()],
+        clock_window: Duration::from_secs(60),
+    })
+    .expect("a keyring of one key")
+}
+
+/// `name=value` from a log line.
+fn field(line: &str, name: &str) -> SocketAddr {
+    let prefix = format!("{name}=");
+    line.split_whitespace()
+        .find_map(|word| word.strip_prefix(&prefix))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("no {name}= address in {line:?}"))
+}
+
+/// The text of a line without terminal colour codes.
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ params letter
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// JSON from text (the tests write params as JSON text; the root crate has no JSON
+/// dependency of its own).
+pub fn json(text: &str) -> Value {
+    tgc_service::handler::client::params_from_arg(Some(text)).expect("valid test JSON")
+}

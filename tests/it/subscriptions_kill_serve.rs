@@ -1,0 +1,198 @@
+//! `tgcollector serve` killed with SIGKILL mid-stream and started again: every message
+//! posted before, during and after the kill reaches a consumer, in order, and any repeat
+//! carries the same message_id and body.
+//!
+//! This is the whole gateway as an operator runs it: telesim, the real binary with the
+//! live stream on (a per-test exchange of the real RabbitMQ on 127.0.0.1:5672), the chat
+//! joined through the sealed `join` API (so the join map is written by the handler, as in
+//! production), and the kill that leaves no chance to save anything: what survives is what
+//! the outbox and the session files already held.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::gateway_support::{Gateway, Stream, json};
+use telesim::api::NewMessage;
+use telesim::world::demo::TECH_DIGEST;
+use tgc_service::handler::client::{Value, params_from_arg};
+use tgc_service::publisher::{Tail, TailEvent};
+
+const TECH_DIGEST_ID: i64 = -1_000_000_000_000 - TECH_DIGEST;
+
+/// A guard against a hang: generous, never a measurement.
+const HANG_GUARD: Duration = Duration::from_secs(180);
+
+/// Posted before the kill; the kill comes once the consumer has seen [`KILL_AFTER`].
+const BEFORE: usize = 2_000;
+const KILL_AFTER: usize = 300;
+/// Posted while the gateway is down.
+const WHILE_DOWN: usize = 500;
+
+/// What a consumer received, by event id, in order of first arrival.
+#[derive(Default)]
+struct Received {
+    order: Vec<TailEvent>,
+    first: HashMap<String, usize>,
+    repeats: usize,
+    /// Ids delivered again with a different body or routing key (must stay empty).
+    changed_repeats: Vec<String>,
+}
+
+impl Received {
+    /// Reads until `done`; a hang fails the test with what arrived and the server's log.
+    async fn read_until(
+        &mut self,
+        tail: &mut Tail,
+        gateway: &mut Gateway,
+        what: &str,
+        done: impl Fn(&Received) -> bool,
+    ) {
+        let reading = async {
+            while !done(self) {
+                let event = tail
+                    .next()
+                    .await
+                    .expect("the consumer stays open")
+                    .expect("a delivery");
+                let id = event
+                    .message_id
+                    .clone()
+                    .expect("every event has a message_id");
+                match self.first.get(&id) {
+                    None => {
+                        self.first.insert(id, self.order.len());
+                        self.order.push(event);
+                    }
+                    Some(&index) => {
+                        self.repeats += 1;
+                        let first = &self.order[index];
+                        if first.body != event.body || first.routing_key != event.routing_key {
+                            self.changed_repeats.push(id);
+                        }
+                    }
+                }
+            }
+        };
+        if tokio::time::timeout(HANG_GUARD, reading).await.is_err() {
+            let log = gateway.log.drain();
+            panic!(
+                "{what}: not there within {HANG_GUARD:?} ({} distinct events received); \
+                 the server's log:\n{}",
+                self.order.len(),
+                log.join("\n")
+            );
+        }
+    }
+
+    /// The message ids of the chat's `new` events, in order of arrival.
+    fn new_ids(&self, chat: i64) -> Vec<i32> {
+        let key = format!("message.new.{chat}");
+        self.order
+            .iter()
+            .filter(|e| e.routing_key == key)
+            .map(|e| {
+                let body =
+                    params_from_arg(Some(&String::from_utf8_lossy(&e.body))).expect("JSON bodies");
+                let id = body["id"].as_i64().expect("an id");
+                i32::try_from(id).expect("a message id")
+            })
+            .collect()
+    }
+}
+
+fn post(gateway: &Gateway, count: usize, label: &str) -> Vec<i32> {
+    (0..count)
+        .map(|i| {
+            gateway
+                .sim
+                .telegram
+                .post_message(TECH_DIGEST, NewMessage::text(format!("{label} {i}")))
+                .expect("posting")
+        })
+        .collect()
+}
+
+/// The API's record of the chat, if any.
+fn subscription(reply: &Value) -> Option<&Value> {
+    reply["subscriptions"]
+        .as_array()
+        .expect("a subscriptions array")
+        .iter()
+        .find(|c| c["id"] == TECH_DIGEST_ID)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_killed_mid_stream_loses_nothing_after_restart() {
+    // The consumer binds first: everything published from the first post on is queued.
+    let mut stream = Stream::bind("kill_serve").await;
+    let mut gateway = stream.gateway().await;
+
+    let mut client = gateway.client().await;
+    let joined = client
+        .query("join", &json(r#"{"chat": "@tech_digest"}"#))
+        .await
+        .expect("join");
+    let subscriptions = client
+        .query("subscriptions", &json("{}"))
+        .await
+        .expect("subscriptions");
+    let recorded = subscription(&subscriptions).expect("the join is in the join map");
+    assert_eq!(
+        recorded["accounts"][0]["account"], joined["account"],
+        "{subscriptions}"
+    );
+    assert_eq!(recorded["accounts"][0]["how"], "api", "{subscriptions}");
+    drop(client);
+
+    let mut posted = post(&gateway, BEFORE, "first run");
+    let mut received = Received::default();
+    received
+        .read_until(&mut stream.tail, &mut gateway, "the first events", |r| {
+            r.order.len() >= KILL_AFTER
+        })
+        .await;
+    // SIGKILL: no shutdown, no last save of the update state, publishes in flight.
+    gateway.kill();
+    assert!(
+        received.order.len() < posted.len(),
+        "the kill came mid-stream ({} of {} received)",
+        received.order.len(),
+        posted.len()
+    );
+
+    posted.extend(post(&gateway, WHILE_DOWN, "while down"));
+    gateway.restart().await;
+    let (status, ready) = gateway.operator_get("/readyz").await;
+    assert_eq!(status, 200, "{ready}");
+    assert!(
+        ready.contains("publisher"),
+        "/readyz reports the publisher: {ready}"
+    );
+    received
+        .read_until(
+            &mut stream.tail,
+            &mut gateway,
+            "every posted message",
+            |r| r.order.len() >= posted.len(),
+        )
+        .await;
+
+    assert_eq!(
+        received.new_ids(TECH_DIGEST_ID),
+        posted,
+        "nothing lost, in order"
+    );
+    assert!(
+        received.changed_repeats.is_empty(),
+        "repeats carry the same id and body: {:?}",
+        received.changed_repeats
+    );
+    println!(
+        "{} events, {} repeats after the kill",
+        received.order.len(),
+        received.repeats
+    );
+
+    // Leave nothing behind in the broker.
+    stream.finish().await;
+}

@@ -1,0 +1,32 @@
+//! The test broker: the RabbitMQ `./test.sh` makes sure of on 127.0.0.1:5672, and an
+//! exchange of each test's own, so tests running at once never see each other's messages.
+
+/// The broker the tests use (`TGC_TEST_AMQP_URL` overrides).
+pub fn amqp_url() -> String {
+    std::env::var("TGC_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
+}
+
+/// An exchange name no other test uses: the test's name, the process and a nonce.
+pub fn exchange(test: &str) -> String {
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("tgc.test.{test}.{}.{nonce}", std::process::id())
+}
+
+/// Deletes an exchange of the test broker (best effort: a leftover is harmless).
+pub async fn delete_exchange(exchange: &str) {
+    use tgc_service::publisher::lapin::options::ExchangeDeleteOptions;
+    use tgc_service::publisher::lapin::{Connection, ConnectionProperties};
+    let Ok(connection) = Connection::connect(&amqp_url(), ConnectionProperties::default()).await
+    else {
+        return;
+    };
+    if let Ok(channel) = connection.create_channel().await {
+        let _ = channel
+            .exchange_delete(exchange.into(), ExchangeDeleteOptions::default())
+            .await;
+    }
+    let _ = connection.close(200, "test done".into()).await;
+}

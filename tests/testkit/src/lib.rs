@@ -1,0 +1,31 @@
+//! What tgcollector's tests and benches share, in one place, so each crate's tests are one
+//! binary of test cases and nothing of the harness is written twice.
+//!
+//! Layout:
+//! - [`guard`]: the one hang guard every await of a test goes through;
+//! - [`logging`]: `RUST_LOG=…` shows a test's logs, nothing else does;
+//! - [`python`]: the workspace, its venv's Python, and the cross-check scripts of `tests/py`;
+//! - [`connected`]: a grammers client connected to telesim as one of its accounts;
+//! - [`broker`]: the test RabbitMQ on 127.0.0.1:5672 and exchanges of a test's own;
+//! - [`proxy`]: a TCP proxy a test cuts and restores (a broker or storage outage);
+//! - [`moto`]: a real S3 server (moto) with IAM-checked credentials;
+//! - [`sessions`]: the gateway's own session files for a telesim world's accounts;
+//! - [`stream_setup`]: two accounts in two channels, a pool and a publisher (the live stream);
+//! - [`pipeline_setup`]: five accounts, ten channels, 200 media (the media pipeline).
+//!
+//! Tests wait on events, never on time: the guard only turns a hang into a failure that says
+//! what hung.
+
+pub mod broker;
+pub mod connected;
+pub mod guard;
+pub mod logging;
+pub mod moto;
+pub mod pipeline_setup;
+pub mod proxy;
+pub mod python;
+pub mod sessions;
+pub mod stream_setup;
+
+pub use guard::{HANG_GUARD, guarded};
+pub use sessions::SimSessions;
