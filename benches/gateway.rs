@@ -4,11 +4,12 @@
 //! cache, metrics), and `history` messages per second served sealed and parsed.
 //! Run with `cargo bench --bench gateway`.
 //!
-//! Everything runs in this process on loopback: telesim with its demo world, the pool over
-//! its accounts, and the server side exactly as `tgcollector serve` assembles it (the same
-//! `Gateway`, route table and `serve_connection`). Client, server and telesim share the
-//! machine's cores, as they would on one host; the counts are bounded, so a run takes
-//! seconds.
+//! Everything runs in this process on loopback: telesim with its demo world, and the server
+//! exactly as `tgcollector serve` runs it ([`tgcollector::server::Server`]: the pool, the media
+//! pipeline, the join map, the gateway and the operator endpoints). The baseline is the same
+//! server's operator `/healthz`: the hyper stack with no envelope, no routing of params and no
+//! pool. Client, server and telesim share the machine's cores, as they would on one host; the
+//! counts are bounded, so a run takes seconds.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,22 +18,16 @@ use std::time::{Duration, Instant};
 use telesim::Sim;
 use telesim::world::World;
 use testkit::SimSessions;
-use tgc_common::config::CryptoSettings;
-use tgc_model::directory::Directory;
-use tgc_model::teleclient::{ClientConfig, TeleClients};
+use tgc_common::Settings;
 use tgc_service::cryptor::{Cryptor, keygen};
-use tgc_service::handler::client::{GatewayClient, params_from_arg};
-use tgc_service::handler::{App, Gateway, Limits, Metrics, api, serve_connection};
-use tokio::net::TcpListener;
+use tgc_service::handler::client::{GatewayClient, Method, params_from_arg};
+use tgcollector::server::Server;
 
 /// Concurrent connections, each with one request in flight.
 const CONNECTIONS: usize = 8;
 const RESOLVES: usize = 20_000;
 const HISTORIES: usize = 2_000;
 const PAGE: usize = 25;
-
-/// What the baseline is sent: as many bytes as a sealed `resolve`.
-static BASELINE_BODY: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
 
 fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
@@ -42,65 +37,45 @@ fn main() {
 async fn run() {
     let sim = Sim::start(World::demo()).await.expect("telesim starts");
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let sessions = dir.path().join("sessions");
-    sim.write_sessions(&sessions).expect("session files");
-    let config = ClientConfig {
-        api_id: 2040,
-        device_model: "gateway bench".into(),
-        resolve_budget_per_hour: 1000,
-        requests_per_second: 1_000_000.0,
-        reconnect_max_backoff: Duration::from_secs(60),
-        proxy: None,
-    };
-    let directory = Directory::open_in(&dir.path().join("data"), Duration::from_secs(3600))
-        .expect("username directory");
-    let (pool, report) = TeleClients::start_from_dir(&sessions, directory, &config).await;
-    assert!(report.failed.is_empty(), "{:?}", report.failed);
-    let pool = Arc::new(pool);
-
+    sim.write_sessions(&dir.path().join("sessions"))
+        .expect("session files");
     let key = keygen::generate();
-    let crypto = CryptoSettings {
-        keys: vec![key],
-        clock_window: Duration::from_secs(60),
-    };
-    let cryptor = || Cryptor::from_settings(&crypto).expect("a keyring");
-    let gateway = Gateway::new(
-        api::routes().expect("the route table"),
-        cryptor(),
-        Arc::clone(&pool),
-        Arc::new(Metrics::new(Arc::clone(&pool))),
-        Limits {
-            max_body_bytes: 1 << 20,
-            request_timeout: Duration::from_secs(30),
-            max_concurrency: 256,
-        },
+    let config = format!(
+        "telegram.api_id = 2040\n\
+         telegram.api_hash = b18441a1ff607e10a989891a5462e627\n\
+         sessions.dir = sessions\n\
+         data.dir = data\n\
+         server.listen = 127.0.0.1:0\n\
+         server.operator_listen = 127.0.0.1:0\n\
+         server.max_concurrency = 256\n\
+         crypto.keys = {}\n\
+         pool.requests_per_second = 1000000\n\
+         rabbitmq.enabled = false\n",
+        keygen::config_value(&key)
     );
-    let api_addr = listen(App::Api(Arc::new(gateway))).await;
-    let plain_addr = listen(App::Baseline).await;
-    let client_cryptor = Arc::new(cryptor());
+    let no_env = |_: &str| None;
+    let settings = Settings::from_text(&config, &dir.path().join("bench.properties"), &no_env)
+        .unwrap_or_else(|errors| panic!("the bench's configuration: {errors}"));
+    let server = Server::start(&settings).await.expect("the server starts");
+    let api_addr = server.api_addr();
+    let operator_addr = server.operator_addr();
+    tokio::spawn(server.run_until(std::future::pending()));
+    let client_cryptor = Arc::new(Cryptor::from_settings(&settings.crypto).expect("a keyring"));
 
     println!(
         "{CONNECTIONS} connections, one request in flight each, loopback; telesim demo world, 2 accounts\n"
     );
-    // The baseline gets a body of a sealed request's size, so both move the same bytes.
-    let body_len = client_cryptor
-        .seal_request(
-            "POST /api/v1/resolve",
-            &params(r#"{"chat": "@tech_digest"}"#),
-            0,
-        )
-        .0
-        .len();
-    BASELINE_BODY.get_or_init(|| vec![0; body_len]);
-    let plain = measure(plain_addr, &client_cryptor, RESOLVES, |client| {
+    let plain = measure(operator_addr, &client_cryptor, RESOLVES, |client| {
         Box::pin(async move {
-            let body = BASELINE_BODY.get().cloned().unwrap_or_default();
-            let reply = client.post("/", body).await.expect("baseline reply");
+            let reply = client
+                .send(Method::GET, "/healthz", Vec::new())
+                .await
+                .expect("baseline reply");
             assert_eq!(reply.status, 200);
         })
     })
     .await;
-    plain.print("plain hyper endpoint (baseline)", "req/s", 1);
+    plain.print("operator /healthz (baseline)", "req/s", 1);
 
     // Warm: the first resolve fills the cache; the measured ones never touch telesim.
     let mut warm = GatewayClient::connect(api_addr, Arc::clone(&client_cryptor))
@@ -155,26 +130,6 @@ async fn run() {
 
 fn params(text: &str) -> tgc_service::handler::client::Value {
     params_from_arg(Some(text)).expect("bench params are valid JSON")
-}
-
-/// Serves `app` on a fresh loopback port until the process ends.
-async fn listen(app: App) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local address");
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            tokio::spawn(serve_connection(
-                stream,
-                app.clone(),
-                std::future::pending(),
-            ));
-        }
-    });
-    addr
 }
 
 type Call = for<'a> fn(

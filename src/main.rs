@@ -6,7 +6,6 @@
 
 mod cli;
 mod commands;
-mod server;
 
 use std::process::ExitCode;
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use tgc_common::Settings;
 
-use crate::server;
+use tgcollector::server;
 
 pub fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     tgc_common::logging::init(

@@ -1,19 +1,21 @@
-//! The `Server`: wires the pool, the gateway and the operator endpoints to their sockets,
-//! and shuts them down cleanly.
+//! The [`Server`]: wires the pool, the gateway and the operator endpoints to their sockets,
+//! and shuts them down cleanly. It is assembled here once, in the library, and run by
+//! `tgcollector serve`, by in-process tests and by the benches alike, so a bench measures
+//! exactly what `serve` runs.
 //!
-//! The shutdown sequence is the point of this module (DESIGN §8, mini-redis's shape): when
+//! The shutdown sequence is the point of this module (docs/design.md §8, mini-redis's shape): when
 //! the stop future resolves (SIGTERM or SIGINT for the daemon), both listeners stop
 //! accepting, every open connection is told to finish (HTTP/1.1 closes after its current
 //! response, HTTP/2 sends GOAWAY), in-flight requests run to completion, bounded by the
 //! request timeout, and only then is the pool dropped, which closes the accounts' sessions.
 //!
-//! The live stream (DESIGN §7) sits between the two: it starts after the pool when
+//! The live stream (docs/design.md §7) sits between the two: it starts after the pool when
 //! `rabbitmq.enabled`, and stops after the listeners drained (a `join` in flight still
 //! lands in the join map it reads) and before the pool goes, so each account's update
 //! state is written back to its session file and the AMQP link is closed politely. Its
 //! wiring is kept in [`LiveStream`], apart from the HTTP side.
 //!
-//! The media pipeline (DESIGN §6) starts right after the pool, since the handlers and the
+//! The media pipeline (docs/design.md §6) starts right after the pool, since the handlers and the
 //! live stream queue media through its hook, and stops last before the pool: its workers
 //! are cancelled where they are (each chunk fetched is already recorded on disk) so a
 //! restart resumes every task.
@@ -23,6 +25,7 @@ mod shutdown;
 pub mod signal;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,11 +34,12 @@ use tgc_common::Settings;
 use tgc_model::joinmap::JoinMap;
 use tgc_model::teleclient::TeleClients;
 use tgc_service::cryptor::Cryptor;
-use tgc_service::handler::{App, Gateway, Limits, Metrics, Operator, api};
+use tgc_service::handler::{App, Gateway, Limits, Metrics, Operator, Shared, api};
 use tgc_service::mediaprocessor::MediaProcessor;
 use tgc_service::parser::MediaHook;
 use tgc_service::publisher::{Publisher, PublisherConfig, PublisherHandle};
 use tokio::net::TcpListener;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use listener::Listener;
@@ -49,88 +53,145 @@ const DRAIN_MARGIN: Duration = Duration::from_secs(2);
 /// the server exits anyway; what it had not published is in the outbox on disk.
 const PUBLISHER_STOP_GUARD: Duration = Duration::from_secs(15);
 
-/// Runs the gateway until `stop` resolves, then shuts down as the module docs say.
+/// Runs the gateway until `stop` resolves, then shuts down as the module docs say: what
+/// `tgcollector serve` does.
 pub async fn run(settings: &Settings, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
-    // Fail on configuration before touching the network.
-    let cryptor = Cryptor::from_settings(&settings.crypto)?;
-    let routes = api::routes().context("building the route table")?;
+    Server::start(settings).await?.run_until(stop).await
+}
 
-    let (pool, report) = TeleClients::start(settings)
-        .await
-        .context("starting the account pool")?;
-    for error in &report.unreadable {
-        tracing::warn!(%error, "session file skipped");
-    }
-    for error in &report.failed {
-        tracing::warn!(%error, "account not serving");
-    }
-    let pool = Arc::new(pool);
-    // The media pipeline first: the live stream's parser queues media through its hook.
-    let media_stop = CancellationToken::new();
-    let media = Arc::new(
-        MediaProcessor::start(settings, Arc::clone(&pool), media_stop.clone())
+/// The whole gateway, started and listening: the pool, the media pipeline, the live stream,
+/// the sealed API and the operator endpoints.
+pub struct Server {
+    api_addr: SocketAddr,
+    operator_addr: SocketAddr,
+    pool: Arc<TeleClients>,
+    media: Arc<MediaProcessor>,
+    media_stop: CancellationToken,
+    live: LiveStream,
+    listeners: JoinSet<()>,
+    trigger: Trigger,
+    drain: Duration,
+}
+
+impl Server {
+    /// Starts everything `serve` runs and binds its two listeners (`server.listen`,
+    /// `server.operator_listen`; port 0 picks a free one, see [`Server::api_addr`]).
+    pub async fn start(settings: &Settings) -> anyhow::Result<Server> {
+        // Fail on configuration before touching the network.
+        let cryptor = Cryptor::from_settings(&settings.crypto)?;
+        let routes = api::routes().context("building the route table")?;
+
+        let (pool, report) = TeleClients::start(settings)
             .await
-            .context("starting the media pipeline")?,
-    );
-    let live = LiveStream::start(settings, &pool, media.hook()).await?;
-    let mut metrics = Metrics::new(Arc::clone(&pool));
-    live.watch_metrics(&mut metrics);
-    metrics.watch_media(Arc::clone(&media));
-    let metrics = Arc::new(metrics);
-    let limits = Limits::from_settings(&settings.server);
-    let gateway = Gateway::new(
-        routes,
-        cryptor,
-        Arc::clone(&pool),
-        Arc::clone(&metrics),
-        limits,
-    )
-    .with_joinmap(Arc::clone(&live.joinmap))
-    .with_media(Arc::clone(&media));
-    let operator = live.watch_operator(Operator::new(Arc::clone(&pool), metrics));
-
-    let api = bind(settings.server.listen, "server.listen").await?;
-    let ops = bind(settings.server.operator_listen, "server.operator_listen").await?;
-    tracing::info!(
-        api = %api.local_addr()?,
-        operator = %ops.local_addr()?,
-        accounts = pool.accounts().len(),
-        "listening"
-    );
-
-    let trigger = Trigger::new();
-    let mut listeners = tokio::task::JoinSet::new();
-    listeners.spawn(Listener::new(api, App::Api(Arc::new(gateway)), trigger.watch()).run());
-    listeners.spawn(Listener::new(ops, App::Operator(Arc::new(operator)), trigger.watch()).run());
-
-    stop.await;
-    tracing::info!("shutting down: no new connections, finishing the requests in flight");
-    trigger.fire();
-    let drain = settings.server.request_timeout + DRAIN_MARGIN;
-    let drained = tokio::time::timeout(drain, async {
-        while let Some(result) = listeners.join_next().await {
-            if let Err(error) = result {
-                tracing::error!(%error, "a listener task failed");
-            }
+            .context("starting the account pool")?;
+        for error in &report.unreadable {
+            tracing::warn!(%error, "session file skipped");
         }
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!(
-            seconds = drain.as_secs(),
-            "connections still open after the drain window; closing them"
+        for error in &report.failed {
+            tracing::warn!(%error, "account not serving");
+        }
+        let pool = Arc::new(pool);
+        // The media pipeline first: the live stream's parser queues media through its hook.
+        let media_stop = CancellationToken::new();
+        let media = Arc::new(
+            MediaProcessor::start(settings, Arc::clone(&pool), media_stop.clone())
+                .await
+                .context("starting the media pipeline")?,
         );
-        listeners.shutdown().await;
+        let live = LiveStream::start(settings, &pool, media.hook()).await?;
+        let mut metrics = Metrics::new(Arc::clone(&pool));
+        live.watch_metrics(&mut metrics);
+        metrics.watch_media(Arc::clone(&media));
+        let metrics = Arc::new(metrics);
+        let limits = Limits::from_settings(&settings.server);
+        let shared = Shared {
+            pool: Arc::clone(&pool),
+            joinmap: Arc::clone(&live.joinmap),
+            media: Arc::clone(&media),
+        };
+        let gateway = Gateway::new(routes, cryptor, shared, Arc::clone(&metrics), limits);
+        let operator = live.watch_operator(Operator::new(Arc::clone(&pool), metrics));
+
+        let api = bind(settings.server.listen, "server.listen").await?;
+        let ops = bind(settings.server.operator_listen, "server.operator_listen").await?;
+        let api_addr = api.local_addr()?;
+        let operator_addr = ops.local_addr()?;
+        tracing::info!(
+            api = %api_addr,
+            operator = %operator_addr,
+            accounts = pool.accounts().len(),
+            "listening"
+        );
+
+        let trigger = Trigger::new();
+        let mut listeners = JoinSet::new();
+        listeners.spawn(Listener::new(api, App::Api(Arc::new(gateway)), trigger.watch()).run());
+        listeners
+            .spawn(Listener::new(ops, App::Operator(Arc::new(operator)), trigger.watch()).run());
+        Ok(Server {
+            api_addr,
+            operator_addr,
+            pool,
+            media,
+            media_stop,
+            live,
+            listeners,
+            trigger,
+            drain: settings.server.request_timeout + DRAIN_MARGIN,
+        })
     }
-    live.stop().await;
-    // Downloads stop where they are: every chunk fetched is already recorded, and the
-    // next start resumes from there.
-    media_stop.cancel();
-    media.join().await;
-    // The listeners held the last handles on the gateway; the pool goes with this one.
-    drop(pool);
-    tracing::info!("stopped");
-    Ok(())
+
+    /// Where the sealed API listens.
+    pub fn api_addr(&self) -> SocketAddr {
+        self.api_addr
+    }
+
+    /// Where `/healthz`, `/readyz` and `/metrics` are served.
+    pub fn operator_addr(&self) -> SocketAddr {
+        self.operator_addr
+    }
+
+    /// Serves until `stop` resolves, then shuts down in order: listeners drained, live
+    /// stream stopped, media pipeline stopped, pool dropped.
+    pub async fn run_until(self, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let Server {
+            pool,
+            media,
+            media_stop,
+            live,
+            mut listeners,
+            trigger,
+            drain,
+            ..
+        } = self;
+        stop.await;
+        tracing::info!("shutting down: no new connections, finishing the requests in flight");
+        trigger.fire();
+        let drained = tokio::time::timeout(drain, async {
+            while let Some(result) = listeners.join_next().await {
+                if let Err(error) = result {
+                    tracing::error!(%error, "a listener task failed");
+                }
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                seconds = drain.as_secs(),
+                "connections still open after the drain window; closing them"
+            );
+            listeners.shutdown().await;
+        }
+        live.stop().await;
+        // Downloads stop where they are: every chunk fetched is already recorded, and the
+        // next start resumes from there.
+        media_stop.cancel();
+        media.join().await;
+        // The listeners held the last handles on the gateway; the pool goes with this one.
+        drop(pool);
+        tracing::info!("stopped");
+        Ok(())
+    }
 }
 
 /// The join map and, when `rabbitmq.enabled`, the publisher of the live stream.

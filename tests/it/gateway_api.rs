@@ -1,5 +1,5 @@
 //! The API v1 methods against the real server binary and telesim's demo world, over TCP,
-//! sealed: every method of DESIGN §2 answers with real data, paging works, h2c works, the
+//! sealed: every method of docs/design.md §2 answers with real data, paging works, h2c works, the
 //! pool's failures reach the client with the statuses of the error model, and the operator
 //! endpoints report the pool.
 

@@ -1,5 +1,5 @@
 //! Bad input never crashes the gateway and always gets the status of the error model
-//! (DESIGN §2): envelopes that do not open get a bare status and no detail; requests that
+//! (docs/design.md §2): envelopes that do not open get a bare status and no detail; requests that
 //! open but are wrong get a sealed error naming the problem.
 
 use crate::gateway_support::{Gateway, Options, cryptor_for, json};

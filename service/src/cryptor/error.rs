@@ -1,7 +1,7 @@
 //! Why an envelope did not open, and why a [`Cryptor`](super::Cryptor) could not be built.
 //!
 //! The messages are for the server's log and for tests; what a client is told is decided by the
-//! handler (DESIGN §2: an envelope that fails to open gets a plain status and no detail), which
+//! handler (docs/design.md §2: an envelope that fails to open gets a plain status and no detail), which
 //! takes it from [`EnvelopeError::status`]. No message here repeats key material or plaintext.
 
 /// Building a [`Cryptor`](super::Cryptor) from settings failed.
@@ -34,7 +34,7 @@ pub enum EnvelopeError {
     /// more than "no".
     #[error("envelope is not authentic (tag check failed)")]
     Unauthentic,
-    /// Authentic, but the plaintext is not the request JSON of DESIGN §3.
+    /// Authentic, but the plaintext is not the request JSON of docs/design.md §3.
     #[error("request plaintext is invalid: {0}")]
     BadPlaintext(String),
     /// Authentic, but its timestamp is outside the clock window.
@@ -58,7 +58,7 @@ pub enum EnvelopeError {
 }
 
 impl EnvelopeError {
-    /// The HTTP status DESIGN §2 gives this failure.
+    /// The HTTP status docs/design.md §2 gives this failure.
     pub fn status(&self) -> u16 {
         match self {
             EnvelopeError::Malformed
@@ -86,7 +86,7 @@ impl EnvelopeError {
     }
 
     /// Whether the envelope itself failed to open (as opposed to opening and then being
-    /// refused). DESIGN §2: such failures get a plain status and no sealed detail, since there is
+    /// refused). docs/design.md §2: such failures get a plain status and no sealed detail, since there is
     /// no authenticated request to bind a sealed reply to.
     pub fn is_unopened(&self) -> bool {
         matches!(

@@ -1,4 +1,4 @@
-//! Sealed envelopes (DESIGN §3): AES-256-GCM under a keyring, with a clock window and a replay
+//! Sealed envelopes (docs/design.md §3): AES-256-GCM under a keyring, with a clock window and a replay
 //! cache, for both ends of the API.
 //!
 //! ```text

@@ -1,4 +1,4 @@
-//! The byte layout of a sealed envelope and of the associated data that binds it (DESIGN §3).
+//! The byte layout of a sealed envelope and of the associated data that binds it (docs/design.md §3).
 //!
 //! ```text
 //! sealed = version:u8 (=1) | key_id:u32 BE | nonce:12 | ciphertext | tag:16

@@ -26,9 +26,6 @@ pub enum App {
     Api(Arc<Gateway>),
     /// `/healthz`, `/readyz`, `/metrics`.
     Operator(Arc<Operator>),
-    /// A fixed `200 ok` for every request: the bare hyper stack, which the load bench
-    /// measures beside the gateway to show what the gateway itself costs.
-    Baseline,
 }
 
 impl App {
@@ -36,7 +33,6 @@ impl App {
         match self {
             App::Api(gateway) => gateway.handle(request).await,
             App::Operator(operator) => operator.handle(&request),
-            App::Baseline => Response::new(ResponseBody::from("ok")),
         }
     }
 }

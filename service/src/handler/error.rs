@@ -1,4 +1,4 @@
-//! The API's error model (DESIGN §2): every failure a handler can meet, as one typed value
+//! The API's error model (docs/design.md §2): every failure a handler can meet, as one typed value
 //! that knows its HTTP status, its stable machine-readable code and, when waiting helps,
 //! how long to wait.
 //!

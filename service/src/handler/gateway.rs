@@ -1,4 +1,4 @@
-//! The gateway: one HTTP request in, one response out, along the request path of DESIGN §2.
+//! The gateway: one HTTP request in, one response out, along the request path of docs/design.md §2.
 //!
 //! The order of the checks is the security design: the path and method are checked first
 //! (cheap, no secrets), then the body size (before reading more than the limit), then a
@@ -64,40 +64,37 @@ pub struct Gateway {
     metrics: Arc<Metrics>,
     limits: Limits,
     permits: Semaphore,
-    joinmap: Option<Arc<JoinMap>>,
-    media: Option<Arc<MediaProcessor>>,
+    joinmap: Arc<JoinMap>,
+    media: Arc<MediaProcessor>,
+}
+
+/// What the handlers share with the rest of the server.
+pub struct Shared {
+    pub pool: Arc<TeleClients>,
+    /// Written by `join`/`leave`, read by `subscriptions` and the live stream.
+    pub joinmap: Arc<JoinMap>,
+    /// Queues the media of parsed messages; answers the `media` method.
+    pub media: Arc<MediaProcessor>,
 }
 
 impl Gateway {
     pub fn new(
         routes: Routes,
         cryptor: Cryptor,
-        pool: Arc<TeleClients>,
+        shared: Shared,
         metrics: Arc<Metrics>,
         limits: Limits,
     ) -> Gateway {
         Gateway {
             routes,
             cryptor,
-            pool,
+            pool: shared.pool,
             metrics,
             permits: Semaphore::new(limits.max_concurrency),
             limits,
-            joinmap: None,
-            media: None,
+            joinmap: shared.joinmap,
+            media: shared.media,
         }
-    }
-
-    /// Gives the handlers the join map (`join`, `leave`, `subscriptions` need it).
-    pub fn with_joinmap(mut self, joinmap: Arc<JoinMap>) -> Gateway {
-        self.joinmap = Some(joinmap);
-        self
-    }
-
-    /// Gives the handlers the media pipeline (parsed media is queued, `media` answers).
-    pub fn with_media(mut self, media: Arc<MediaProcessor>) -> Gateway {
-        self.media = Some(media);
-        self
     }
 
     pub fn pool(&self) -> &Arc<TeleClients> {
@@ -219,8 +216,8 @@ impl Gateway {
             params,
             pool: Arc::clone(&self.pool),
             timeout: deadline.saturating_duration_since(Instant::now()),
-            joinmap: self.joinmap.clone(),
-            media: self.media.clone(),
+            joinmap: Arc::clone(&self.joinmap),
+            media: Arc::clone(&self.media),
         };
         match tokio::time::timeout_at(deadline.into(), handler.post(&cx)).await {
             Ok(result) => result,

@@ -1,4 +1,4 @@
-//! The gateway's Prometheus metrics (DESIGN §8), served as text on the operator listener.
+//! The gateway's Prometheus metrics (docs/design.md §8), served as text on the operator listener.
 //!
 //! Request counts and latency are recorded as requests finish. The pool's state is not
 //! mirrored into gauges that could drift: a [`Collector`] reads `TeleClients::report()` at

@@ -1,5 +1,5 @@
 //! The gateway's HTTP side: the route table and one Tornado-style handler per API method
-//! (DESIGN §2), the error model, and what turns HTTP requests into handler calls and back.
+//! (docs/design.md §2), the error model, and what turns HTTP requests into handler calls and back.
 //!
 //! - [`route`]: the [`Handler`] trait and the `matchit` route table; [`api`] has one handler
 //!   per method and [`api::routes`], the table of API v1.
@@ -23,7 +23,7 @@ pub mod route;
 
 pub use connection::{App, serve_connection};
 pub use error::ApiError;
-pub use gateway::{Gateway, Limits};
+pub use gateway::{Gateway, Limits, Shared};
 pub use metrics::Metrics;
 pub use operator::Operator;
 pub use route::{Context, Handler, Reply, Routes};

@@ -2,7 +2,7 @@
 //!
 //! A handler is a value implementing [`Handler`]; adding an endpoint is one handler and one
 //! row in [`super::api::routes`]. Only `POST` exists on the API: every call is sealed, and a
-//! sealed reply is bound to the nonce of the sealed request it answers (DESIGN §3), so a
+//! sealed reply is bound to the nonce of the sealed request it answers (docs/design.md §3), so a
 //! bodiless `GET` could never get one. The table is a `matchit` router so that routes with
 //! path parameters can be added without changing how dispatch works.
 
@@ -15,7 +15,7 @@ use serde_json::Value;
 use tgc_model::joinmap::JoinMap;
 
 use crate::mediaprocessor::MediaProcessor;
-use crate::parser::{MediaHook, MediaRefs};
+use crate::parser::MediaHook;
 use tgc_model::teleclient::TeleClients;
 
 use super::error::ApiError;
@@ -44,21 +44,17 @@ pub struct Context {
     /// makes several calls may use it to stop early with a partial answer.
     pub timeout: Duration,
     /// Which account joined which chat: written by `join`/`leave`, read by
-    /// `subscriptions` and by the live stream. None only in a gateway built without one
-    /// (benchmarks); `serve` always has it.
-    pub joinmap: Option<Arc<JoinMap>>,
+    /// `subscriptions` and by the live stream.
+    pub joinmap: Arc<JoinMap>,
     /// The media pipeline: queues the media of the messages a handler parses, and answers
-    /// the `media` method. None in a gateway built without one (benchmarks).
-    pub media: Option<Arc<MediaProcessor>>,
+    /// the `media` method.
+    pub media: Arc<MediaProcessor>,
 }
 
 impl Context {
     /// The hook that gives each parsed media its storage reference (and queues it).
     pub fn media_hook(&self) -> Arc<dyn MediaHook> {
-        match &self.media {
-            Some(pipeline) => pipeline.hook(),
-            None => Arc::new(MediaRefs),
-        }
+        self.media.hook()
     }
 }
 

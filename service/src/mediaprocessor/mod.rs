@@ -1,5 +1,5 @@
 //! The media pipeline: account-bound download queues, an upload queue, object storage
-//! (DESIGN §6).
+//! (docs/design.md §6).
 //!
 //! ```text
 //! parser ──hook──▶ task table ──▶ account A queue ─▶ A's workers ─┐              ┌─▶ local dir

@@ -1,7 +1,7 @@
 //! The per-account download queues.
 //!
 //! A file reference is valid only for the account that fetched the message, so a download
-//! task belongs to one account's queue (DESIGN §6). Each queue holds task ids in arrival
+//! task belongs to one account's queue (docs/design.md §6). Each queue holds task ids in arrival
 //! order and, for each, the account's [`PendingDownload`] guard: the pool sees the
 //! account's queued and running downloads in its weights from the moment a task is queued
 //! until it leaves the account (downloaded, failed, or handed to another account).

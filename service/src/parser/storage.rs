@@ -1,6 +1,6 @@
 //! Where each media of a message is, or will be, stored: the hook the media pipeline fills.
 //!
-//! Storage keys are a pure function of the Telegram media id (DESIGN §6), so the same photo
+//! Storage keys are a pure function of the Telegram media id (docs/design.md §6), so the same photo
 //! met in ten chats by three accounts is stored once, and a consumer can compute the key of
 //! any media it has an id for. The key is the 128-bit MurmurHash3 (x64, seed 0) of the id's
 //! decimal digits as 32 lowercase hex digits — in Python

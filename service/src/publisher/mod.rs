@@ -1,4 +1,4 @@
-//! Live messages of joined chats to RabbitMQ, through a persistent outbox (DESIGN §7).
+//! Live messages of joined chats to RabbitMQ, through a persistent outbox (docs/design.md §7).
 //!
 //! ```text
 //! account 1 updates ─┐                                   ┌─▶ exchange (durable topic)

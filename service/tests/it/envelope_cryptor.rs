@@ -1,4 +1,4 @@
-//! The sealed envelope of DESIGN §3, through `Cryptor`'s public API: round trips, every way an
+//! The sealed envelope of docs/design.md §3, through `Cryptor`'s public API: round trips, every way an
 //! envelope fails to open or is refused, key rotation, and the worked example of
 //! the README's envelope section (so the document and the code cannot disagree).
 

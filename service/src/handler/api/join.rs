@@ -21,7 +21,7 @@ impl Handler for Join {
     fn post<'a>(&'a self, cx: &'a Context) -> Reply<'a> {
         Box::pin(async move {
             let chat = cx.params.chat("chat")?;
-            let joinmap = joinmap_of(cx)?;
+            let joinmap: &JoinMap = &cx.joinmap;
             channel_only(cx, &chat, "joined").await?;
             let served = cx
                 .pool
@@ -57,13 +57,6 @@ impl Handler for Join {
             }))
         })
     }
-}
-
-/// The join map, or an internal error for a gateway built without one.
-pub fn joinmap_of(cx: &Context) -> Result<&JoinMap, ApiError> {
-    cx.joinmap
-        .as_deref()
-        .ok_or_else(|| ApiError::internal("this gateway has no join map (data.dir)"))
 }
 
 /// Refuses users and basic groups: only channels and supergroups are joined by name.

@@ -6,7 +6,7 @@
 use serde_json::json;
 use tgc_model::teleclient::tl;
 
-use super::join::{channel_only, chat_in_updates, joinmap_of};
+use super::join::{channel_only, chat_in_updates};
 use crate::handler::error::ApiError;
 use crate::handler::route::{Context, Handler, Reply};
 
@@ -20,7 +20,7 @@ impl Handler for Leave {
     fn post<'a>(&'a self, cx: &'a Context) -> Reply<'a> {
         Box::pin(async move {
             let chat = cx.params.chat("chat")?;
-            let joinmap = joinmap_of(cx)?;
+            let joinmap = &cx.joinmap;
             channel_only(cx, &chat, "left").await?;
             let served = cx
                 .pool

@@ -1,6 +1,6 @@
 //! `media`: where a media object is, or will be, stored, and how far its task has come.
 //!
-//! Storage keys are a pure function of the Telegram media id (DESIGN §6), so the key is
+//! Storage keys are a pure function of the Telegram media id (docs/design.md §6), so the key is
 //! always known. The status comes from the media pipeline's task table: `pending` while the
 //! task is queued, downloading or uploading (`task.state` says which), `stored`, `failed`
 //! (with the reason), or `not_tracked` when this gateway never met the media in a message
@@ -24,14 +24,7 @@ impl Handler for Media {
         Box::pin(async move {
             let media_id = cx.params.required_int("media_id", i64::MIN..=i64::MAX)?;
             let key = storage_key(media_id);
-            let Some(pipeline) = &cx.media else {
-                return Ok(json!({
-                    "media_id": media_id,
-                    "storage": { "key": key, "status": "not_tracked", "url": Value::Null },
-                    "task": Value::Null,
-                    "detail": "this gateway runs without the media pipeline (media.enabled = false)",
-                }));
-            };
+            let pipeline = &cx.media;
             let url = pipeline.storage().url(&key);
             let task = pipeline.task(media_id).map_err(|error| {
                 ApiError::internal(format!("reading the media task table: {error}"))

@@ -1,4 +1,4 @@
-//! API v1: one handler per method (DESIGN §2), and [`routes`], the table that names them.
+//! API v1: one handler per method (docs/design.md §2), and [`routes`], the table that names them.
 //!
 //! Each file holds one method: its parameters, the Telegram calls it makes through the pool,
 //! and the shape of its reply. What several methods share (which kind of peer a chat is, how

@@ -1,6 +1,6 @@
 //! `resolve`: which peer a chat name stands for, and which account holds it.
 //!
-//! Answered from the caches whenever an account already holds the chat (DESIGN §4: network
+//! Answered from the caches whenever an account already holds the chat (docs/design.md §4: network
 //! resolves are rate-limited and risk bans), so it is cheap to call before anything else.
 //! It says what the caches know (id and kind); `chat` asks Telegram for the full picture.
 

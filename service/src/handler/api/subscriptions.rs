@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use tgc_model::joinmap::Subscription;
 
-use super::join::joinmap_of;
 use crate::handler::error::ApiError;
 use crate::handler::route::{Context, Handler, Reply};
 
@@ -26,7 +25,7 @@ impl Handler for Subscriptions {
 
     fn post<'a>(&'a self, cx: &'a Context) -> Reply<'a> {
         Box::pin(async move {
-            let joinmap = joinmap_of(cx)?;
+            let joinmap = &cx.joinmap;
             let recorded = joinmap.subscriptions().map_err(|error| {
                 ApiError::internal(format!("reading the join map failed: {error}"))
             })?;

@@ -26,7 +26,7 @@ const MAX_CONTAINER_BYTES: usize = 1_000_000;
 const MESSAGE_OVERHEAD: usize = 16;
 /// The container's own constructor and count.
 const CONTAINER_OVERHEAD: usize = 8;
-/// Telegram's salt as the simulator hands it out (see DESIGN §9: a non-zero salt makes grammers
+/// Telegram's salt as the simulator hands it out (see docs/design.md §9: a non-zero salt makes grammers
 /// ask for future salts before sending anything else).
 pub const SERVER_SALT: i64 = 0;
 

@@ -1,7 +1,7 @@
 //! grammers against telesim: photo and document downloads, byte-exact, and expired references.
 //!
 //! Downloads go through `iter_download` (grammers 0.11's `download_media` may return before its
-//! file is flushed; see DESIGN §9).
+//! file is flushed; see docs/design.md §9).
 
 use grammers_client::Client;
 use grammers_client::media::Media;
