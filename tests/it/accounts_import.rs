@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::gateway_support::{Serve, json};
-use crate::pool_support::{account, channel_name, guarded};
 use telesim::Sim;
+use testkit::guarded;
+use testkit::pool_setup::{account, channel_name};
 use testkit::python::script;
 use tgc_common::config::CryptoKey;
 use tgc_service::cryptor::keygen;
@@ -33,7 +34,7 @@ struct Migration {
 
 impl Migration {
     async fn start(accounts: usize, listen: SocketAddr) -> Migration {
-        let sim = Sim::start_on(crate::pool_support::world(accounts, CHANNELS), listen)
+        let sim = Sim::start_on(testkit::pool_setup::world(accounts, CHANNELS), listen)
             .await
             .expect("telesim starts");
         let dir = tempfile::tempdir().expect("a temporary directory");

@@ -1,10 +1,9 @@
 //! The gateway's end-to-end tests, as one test binary (one link instead of one per file): the
 //! `tgcollector` binary as an operator runs it (account commands, `serve` killed, stopped and
-//! restarted), the account pool against telesim, the sealed API, the media pipeline and the live
+//! restarted), the sealed API, the media pipeline and the live
 //! stream through the served binary.
 
 mod gateway_support;
-mod pool_support;
 
 mod accounts_import;
 mod cli;
@@ -14,9 +13,6 @@ mod gateway_python;
 mod gateway_shutdown;
 mod media_serve;
 mod pool_cli;
-mod pool_faults;
-mod pool_login;
-mod pool_resolve;
 mod subscriptions_kill_serve;
 mod subscriptions_serve_shutdown;
 mod subscriptions_tail;

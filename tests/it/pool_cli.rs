@@ -2,7 +2,8 @@
 
 use std::process::Output;
 
-use crate::pool_support::{Setup, account, guarded};
+use testkit::guarded;
+use testkit::pool_setup::{Setup, account};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_tgcollector");
 

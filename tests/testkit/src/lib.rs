@@ -10,6 +10,7 @@
 //! - [`proxy`]: a TCP proxy a test cuts and restores (a broker or storage outage);
 //! - [`moto`]: a real S3 server (moto) with IAM-checked credentials;
 //! - [`sessions`]: the gateway's own session files for a telesim world's accounts;
+//! - [`pool_setup`]: N accounts and M public channels, their session files and a pool;
 //! - [`stream_setup`]: two accounts in two channels, a pool and a publisher (the live stream);
 //! - [`pipeline_setup`]: five accounts, ten channels, 200 media (the media pipeline).
 //!
@@ -22,6 +23,7 @@ pub mod guard;
 pub mod logging;
 pub mod moto;
 pub mod pipeline_setup;
+pub mod pool_setup;
 pub mod proxy;
 pub mod python;
 pub mod sessions;

@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::pool_support::{Setup, chat, guarded, last_message, shuffled};
+use testkit::guarded;
+use testkit::pool_setup::{Setup, chat, last_message, shuffled};
 use tgc_model::teleclient::{ChatRef, PoolError};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -28,7 +29,7 @@ async fn a_thousand_lookups_of_a_hundred_names_resolve_each_name_at_most_once() 
         let (i, _, peer) = result.expect("task").expect("every lookup succeeds");
         assert_eq!(
             peer.id.bare_id(),
-            Some(crate::pool_support::FIRST_CHANNEL + i as i64)
+            Some(testkit::pool_setup::FIRST_CHANNEL + i as i64)
         );
         answered += 1;
     }
@@ -133,7 +134,7 @@ async fn a_spent_resolve_budget_is_a_clear_error_and_cached_chats_still_serve() 
     let setup = Setup::new(2, 5).await;
     let config = tgc_model::teleclient::ClientConfig {
         resolve_budget_per_hour: 1,
-        ..crate::pool_support::config()
+        ..testkit::pool_setup::config()
     };
     let pool = setup.pool_with(&config).await;
     guarded("resolve", pool.resolve(&chat(0))).await.unwrap();
@@ -156,7 +157,7 @@ async fn usernames_cached_in_telethon_session_files_serve_on_day_one_without_a_r
     let setup = Setup::new(3, 4).await;
     // As the original collector would have left it: one account's Telethon `entities`
     // table knows channels 0..4 by username, with that account's access hashes.
-    let owner = crate::pool_support::account(2);
+    let owner = testkit::pool_setup::account(2);
     let seed = setup.sim.telegram.seed();
     let path = setup.session_of(2);
     let file = tgc_model::session::SessionFile::open(&path).expect("account 2's session");
@@ -166,11 +167,11 @@ async fn usernames_cached_in_telethon_session_files_serve_on_day_one_without_a_r
         .unwrap()
         .as_secs() as i64;
     for i in 0..4 {
-        let channel = crate::pool_support::FIRST_CHANNEL + i as i64;
+        let channel = testkit::pool_setup::FIRST_CHANNEL + i as i64;
         file.cache_entity(&tgc_model::session::Entity {
             peer: tgc_model::teleclient::PeerId::channel(channel).unwrap(),
             access_hash: telesim::api::access_hash(seed, owner, channel),
-            username: Some(crate::pool_support::channel_name(i)),
+            username: Some(testkit::pool_setup::channel_name(i)),
             phone: None,
             name: Some(format!("Channel {i}")),
             date: Some(now - 60),

@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::pool_support::{Setup, account, chat, guarded, last_message};
 use telesim::FaultSpan;
+use testkit::guarded;
+use testkit::pool_setup::{Setup, account, chat, last_message};
 use tgc_model::teleclient::{AccountId, AccountState, PoolError, tl};
 
 const HISTORY: &str = "messages.getHistory";
@@ -264,7 +265,7 @@ async fn an_unreachable_datacenter_disconnects_the_accounts_and_they_come_back_w
     }
 
     // The datacenter is back (same world, same keys): the reconnect loop finds it.
-    let sim = telesim::Sim::start_on(crate::pool_support::world(2, 1), addr)
+    let sim = telesim::Sim::start_on(testkit::pool_setup::world(2, 1), addr)
         .await
         .expect("telesim restarts");
     for account in pool.accounts() {

@@ -4,11 +4,12 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::pool_support::{config, guarded};
 use telesim::Sim;
 use telesim::api::LOGIN_CODE;
 use telesim::world::World;
 use telesim::world::demo::{CAROL, CAROL_PASSWORD, DAVE};
+use testkit::guarded;
+use testkit::pool_setup::config;
 use tgc_model::session::SessionFile;
 use tgc_model::teleclient::{LoginError, LoginPrompt, TeleClient, login, session_path_for};
 

@@ -1,17 +1,18 @@
-//! What the pool tests share: a telesim world of N accounts and M public channels, its
-//! session files on disk, and a pool over them, configured as production would be except
-//! for generous budgets (the tests count resolves, they do not wait for budgets).
+//! What the pool tests (and the account commands' tests) share: a telesim world of N accounts
+//! and M public channels, its session files on disk, and a pool over them, configured as
+//! production would be except for generous budgets (the tests count resolves, they do not
+//! wait for budgets).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use telesim::Sim;
 use telesim::world::{Chat, ChatKind, User, World};
-use testkit::SimSessions;
 use tgc_model::directory::Directory;
 use tgc_model::teleclient::{ChatRef, ClientConfig, PeerRef, TeleClients, tl};
 
-pub use testkit::guarded;
+use crate::guard::guarded;
+use crate::sessions::SimSessions;
 
 /// Account user ids are `FIRST_ACCOUNT + i`.
 pub const FIRST_ACCOUNT: i64 = 5000;
