@@ -91,13 +91,14 @@ async fn joining_and_leaving_on_telegram_starts_and_stops_a_chats_stream() {
         }
     })
     .await;
-    let before = received.new_ids(JOIN_LATER).len();
-    setup.post(JOIN_LATER, 1, "after the leave");
+    // Asked of the message posted after the leave itself: messages posted while joined
+    // (the loop above may post more than one) can still be arriving, and rightly published.
+    let after_leave = setup.post(JOIN_LATER, 1, "after the leave");
     marker(&setup, &mut tail, &mut received).await;
-    assert_eq!(
-        received.new_ids(JOIN_LATER).len(),
-        before,
-        "nothing of a left chat is published"
+    let published = received.new_ids(JOIN_LATER);
+    assert!(
+        after_leave.iter().all(|id| !published.contains(id)),
+        "nothing of a left chat is published: {after_leave:?} in {published:?}"
     );
     publisher.shutdown().await;
     setup.finish(tail).await;
