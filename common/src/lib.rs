@@ -4,8 +4,8 @@
 //! it: reading `config.properties` into typed, validated [`config::Settings`]
 //! ([`properties`] is the file syntax, [`config`] the meaning), turning the logging
 //! settings into a tracing subscriber ([`logging`]), keeping secrets out of logs
-//! ([`secret`]), and the murmur3 hashing shared by the pool and the media pipeline
-//! ([`hashing`]).
+//! ([`secret`]), the murmur3 hashing shared by the pool and the media pipeline
+//! ([`hashing`]), and the one way the gateway opens its own SQLite files ([`sqlite`]).
 
 pub mod clock;
 pub mod config;
@@ -13,6 +13,7 @@ pub mod hashing;
 pub mod logging;
 pub mod properties;
 pub mod secret;
+pub mod sqlite;
 
 pub use config::{ConfigError, ConfigErrors, Settings};
 pub use secret::Secret;

@@ -10,30 +10,39 @@
 //! Calls are short local SQLite statements; like the session files, they run inline
 //! rather than on a blocking thread.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::path::Path;
+use std::sync::MutexGuard;
 use std::time::Duration;
 
 use grammers_session::types::PeerId;
 use rusqlite::{Connection, OptionalExtension, params};
 use tgc_common::clock::unix_secs;
+use tgc_common::sqlite::SqliteFile;
 
 use crate::teleclient::DirectoryError;
 
 /// The file name inside `data.dir`.
 pub const FILE_NAME: &str = "usernames.sqlite";
 
+const SCHEMA: &str = "
+    create table if not exists usernames (
+        username text primary key,
+        peer_id integer not null,
+        learnt_at integer not null
+    );
+    create index if not exists usernames_by_peer on usernames (peer_id);
+";
+
 /// The persisted directory.
 pub struct Directory {
-    path: PathBuf,
+    file: SqliteFile,
     ttl: Duration,
-    conn: Mutex<Connection>,
 }
 
 impl std::fmt::Debug for Directory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Directory")
-            .field("path", &self.path)
+            .field("path", &self.file.path())
             .field("ttl", &self.ttl)
             .finish_non_exhaustive()
     }
@@ -43,35 +52,14 @@ impl Directory {
     /// Opens (creating if needed) `data_dir/usernames.sqlite`; rows older than `ttl` are
     /// not trusted.
     pub fn open_in(data_dir: &Path, ttl: Duration) -> Result<Directory, DirectoryError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| DirectoryError::CreateDir {
-            path: data_dir.to_owned(),
-            source,
-        })?;
-        Directory::open(&data_dir.join(FILE_NAME), ttl)
+        let file = SqliteFile::open_in(data_dir, FILE_NAME, SCHEMA)?;
+        Ok(Directory { file, ttl })
     }
 
     /// Opens (creating if needed) the directory at `path`.
     pub fn open(path: &Path, ttl: Duration) -> Result<Directory, DirectoryError> {
-        let sql = |source| DirectoryError::Sql {
-            path: path.to_owned(),
-            source,
-        };
-        let conn = Connection::open(path).map_err(sql)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
-        conn.execute_batch(
-            "create table if not exists usernames (
-                 username text primary key,
-                 peer_id integer not null,
-                 learnt_at integer not null
-             );
-             create index if not exists usernames_by_peer on usernames (peer_id);",
-        )
-        .map_err(sql)?;
-        Ok(Directory {
-            path: path.to_owned(),
-            ttl,
-            conn: Mutex::new(conn),
-        })
+        let file = SqliteFile::open(path, SCHEMA)?;
+        Ok(Directory { file, ttl })
     }
 
     /// The peer `username` named when last learnt, if that was within the TTL.
@@ -170,16 +158,12 @@ impl Directory {
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot leave SQLite half-written (statements are
-        // atomic), so a poisoned lock is safe to keep using.
-        self.conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.file.conn()
     }
 
     fn sql(&self, source: rusqlite::Error) -> DirectoryError {
         DirectoryError::Sql {
-            path: self.path.clone(),
+            path: self.file.path().to_owned(),
             source,
         }
     }

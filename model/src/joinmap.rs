@@ -12,10 +12,10 @@
 //! the HTTP handlers and the publisher may each open the file (SQLite serialises writers).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::MutexGuard;
 
 use tgc_common::clock::unix_secs;
+use tgc_common::sqlite::SqliteFile;
 
 use grammers_session::types::PeerId;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -33,6 +33,11 @@ pub enum JoinMapError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot create the join map {path}: {source}")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("join map {path}: {source}")]
     Sql {
         path: PathBuf,
@@ -41,6 +46,8 @@ pub enum JoinMapError {
     #[error("join map {path}: chat id {chat} is not a valid marked (Bot API) peer id")]
     BadChat { path: PathBuf, chat: i64 },
 }
+
+tgc_common::from_sqlite_error!(JoinMapError);
 
 /// How a membership came to be recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,16 +93,26 @@ impl Subscription {
     }
 }
 
+const SCHEMA: &str = "
+    pragma journal_mode = wal;
+    create table if not exists joins (
+        chat_id integer not null,
+        account integer not null,
+        joined_at integer not null,
+        how text not null,
+        primary key (chat_id, account)
+    );
+";
+
 /// The persisted join map.
 pub struct JoinMap {
-    path: PathBuf,
-    conn: Mutex<Connection>,
+    file: SqliteFile,
 }
 
 impl std::fmt::Debug for JoinMap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JoinMap")
-            .field("path", &self.path)
+            .field("path", &self.file.path())
             .finish_non_exhaustive()
     }
 }
@@ -103,40 +120,18 @@ impl std::fmt::Debug for JoinMap {
 impl JoinMap {
     /// Opens (creating if needed) `data_dir/joinmap.sqlite`.
     pub fn open_in(data_dir: &Path) -> Result<JoinMap, JoinMapError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| JoinMapError::CreateDir {
-            path: data_dir.to_owned(),
-            source,
-        })?;
-        JoinMap::open(&data_dir.join(FILE_NAME))
+        let file = SqliteFile::open_in(data_dir, FILE_NAME, SCHEMA)?;
+        Ok(JoinMap { file })
     }
 
     /// Opens (creating if needed) the join map at `path`.
     pub fn open(path: &Path) -> Result<JoinMap, JoinMapError> {
-        let sql = |source| JoinMapError::Sql {
-            path: path.to_owned(),
-            source,
-        };
-        let conn = Connection::open(path).map_err(sql)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
-        conn.execute_batch(
-            "pragma journal_mode = wal;
-             create table if not exists joins (
-                 chat_id integer not null,
-                 account integer not null,
-                 joined_at integer not null,
-                 how text not null,
-                 primary key (chat_id, account)
-             );",
-        )
-        .map_err(sql)?;
-        Ok(JoinMap {
-            path: path.to_owned(),
-            conn: Mutex::new(conn),
-        })
+        let file = SqliteFile::open(path, SCHEMA)?;
+        Ok(JoinMap { file })
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
 
     /// Records that `account` is in `chat`. Joining again keeps the first record's time:
@@ -200,7 +195,7 @@ impl JoinMap {
         for row in rows {
             let (chat, account, joined_at, how) = row.map_err(|e| self.sql(e))?;
             let chat = PeerId::from_bot_api_dialog_id(chat).ok_or(JoinMapError::BadChat {
-                path: self.path.clone(),
+                path: self.file.path().to_owned(),
                 chat,
             })?;
             subscriptions.push(Subscription {
@@ -241,15 +236,12 @@ impl JoinMap {
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
-        // Every statement is atomic on its own, so a poisoned lock leaves nothing half-done.
-        self.conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.file.conn()
     }
 
     fn sql(&self, source: rusqlite::Error) -> JoinMapError {
         JoinMapError::Sql {
-            path: self.path.clone(),
+            path: self.file.path().to_owned(),
             source,
         }
     }

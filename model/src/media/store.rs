@@ -12,13 +12,12 @@
 //! callers on the async runtime hold it for microseconds.
 
 use std::collections::BTreeSet;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::MutexGuard;
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use tgc_common::clock::unix_ms;
+use tgc_common::sqlite::SqliteFile;
 
 use super::location::{FileKind, FileLocation};
 use super::task::{MediaTask, TaskState};
@@ -54,6 +53,8 @@ pub enum StoreError {
     },
 }
 
+tgc_common::from_sqlite_error!(StoreError);
+
 /// What [`TaskStore::insert`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inserted {
@@ -65,14 +66,13 @@ pub enum Inserted {
 
 /// The persisted media tasks.
 pub struct TaskStore {
-    path: PathBuf,
-    conn: Mutex<Connection>,
+    file: SqliteFile,
 }
 
 impl std::fmt::Debug for TaskStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TaskStore")
-            .field("path", &self.path)
+            .field("path", &self.file.path())
             .finish_non_exhaustive()
     }
 }
@@ -116,42 +116,18 @@ const COLUMNS: &str = "media_id, key, kind, mime_type, size, owner, chat_id, mes
 impl TaskStore {
     /// Opens (creating if needed) `data_dir/media.sqlite`.
     pub fn open_in(data_dir: &Path) -> Result<TaskStore, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::CreateDir {
-            path: data_dir.to_owned(),
-            source,
-        })?;
-        TaskStore::open(&data_dir.join(FILE_NAME))
+        let file = SqliteFile::open_in(data_dir, FILE_NAME, SCHEMA)?;
+        Ok(TaskStore { file })
     }
 
     /// Opens (creating if needed, mode 0600) the task store at `path`.
     pub fn open(path: &Path) -> Result<TaskStore, StoreError> {
-        // Created with its mode from the start (SQLite gives the -wal and -shm files the
-        // same), so the file references are never readable by others.
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(path)
-            .map_err(|source| StoreError::Create {
-                path: path.to_owned(),
-                source,
-            })?;
-        let sql = |source| StoreError::Sql {
-            path: path.to_owned(),
-            source,
-        };
-        let conn = Connection::open(path).map_err(sql)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
-        conn.execute_batch(SCHEMA).map_err(sql)?;
-        Ok(TaskStore {
-            path: path.to_owned(),
-            conn: Mutex::new(conn),
-        })
+        let file = SqliteFile::open(path, SCHEMA)?;
+        Ok(TaskStore { file })
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
 
     /// Records a new task, or leaves an existing task for the same media as it is.
@@ -354,7 +330,7 @@ impl TaskStore {
     fn changed_one(&self, media_id: i64, changed: usize) -> Result<(), StoreError> {
         if changed == 0 {
             Err(StoreError::NotFound {
-                path: self.path.clone(),
+                path: self.file.path().to_owned(),
                 media_id,
             })
         } else {
@@ -365,7 +341,7 @@ impl TaskStore {
     fn state_of(&self, media_id: i64, text: &str) -> Result<TaskState, StoreError> {
         text.parse()
             .map_err(|error: super::task::UnknownState| StoreError::BadRow {
-                path: self.path.clone(),
+                path: self.file.path().to_owned(),
                 media_id,
                 reason: error.to_string(),
             })
@@ -373,7 +349,7 @@ impl TaskStore {
 
     fn task(&self, raw: RawTask) -> Result<MediaTask, StoreError> {
         let bad = |reason: String| StoreError::BadRow {
-            path: self.path.clone(),
+            path: self.file.path().to_owned(),
             media_id: raw.media_id,
             reason,
         };
@@ -408,17 +384,13 @@ impl TaskStore {
 
     fn sql(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Sql {
-            path: self.path.clone(),
+            path: self.file.path().to_owned(),
             source,
         }
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
-        // Every statement is atomic, so a panic elsewhere while holding the lock leaves
-        // nothing half-done.
-        self.conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.file.conn()
     }
 }
 

@@ -93,12 +93,19 @@ pub enum DirectoryError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot create the username directory {path}: {source}")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("username directory {path}: {source}")]
     Sql {
         path: PathBuf,
         source: rusqlite::Error,
     },
 }
+
+tgc_common::from_sqlite_error!(DirectoryError);
 
 /// Why the pool could not start, or an account could not join it.
 #[derive(Debug, thiserror::Error)]

@@ -16,12 +16,19 @@ pub enum OutboxError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot create the outbox {path}: {source}")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("outbox {path}: {source}")]
     Sql {
         path: PathBuf,
         source: rusqlite::Error,
     },
 }
+
+tgc_common::from_sqlite_error!(OutboxError);
 
 /// Why the publisher (or `tail`) could not start.
 #[derive(Debug, thiserror::Error)]

@@ -13,12 +13,13 @@
 //! away for days), and a warning is logged when it passes nine tenths of the cap. SQLite in
 //! WAL mode with `synchronous = normal`: a committed event survives a killed process.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::MutexGuard;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use tgc_common::clock::unix_secs;
+use tgc_common::sqlite::SqliteFile;
 
 use rusqlite::{Connection, params};
 use tokio::sync::Notify;
@@ -57,10 +58,26 @@ pub struct Pending {
     pub body: Vec<u8>,
 }
 
+const SCHEMA: &str = "
+    pragma journal_mode = wal;
+    pragma synchronous = normal;
+    create table if not exists outbox (
+        seq integer primary key autoincrement,
+        event_id text not null,
+        routing_key text not null,
+        body blob not null,
+        created_at integer not null
+    );
+    create table if not exists seen (
+        event_id text primary key,
+        seen_at integer not null
+    );
+    create index if not exists seen_by_age on seen (seen_at);
+";
+
 /// The persisted outbox.
 pub struct Outbox {
-    path: PathBuf,
-    conn: Mutex<Connection>,
+    file: SqliteFile,
     max_events: u64,
     len: AtomicU64,
     accepted: AtomicU64,
@@ -71,7 +88,7 @@ pub struct Outbox {
 impl std::fmt::Debug for Outbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Outbox")
-            .field("path", &self.path)
+            .field("path", &self.file.path())
             .field("len", &self.len())
             .field("max_events", &self.max_events)
             .finish_non_exhaustive()
@@ -81,44 +98,27 @@ impl std::fmt::Debug for Outbox {
 impl Outbox {
     /// Opens (creating if needed) `data_dir/outbox.sqlite`, holding at most `max_events`.
     pub fn open_in(data_dir: &Path, max_events: u64) -> Result<Outbox, OutboxError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| OutboxError::CreateDir {
-            path: data_dir.to_owned(),
-            source,
-        })?;
-        Outbox::open(&data_dir.join(FILE_NAME), max_events)
+        Outbox::with_file(
+            SqliteFile::open_in(data_dir, FILE_NAME, SCHEMA)?,
+            max_events,
+        )
     }
 
     /// Opens (creating if needed) the outbox at `path`.
     pub fn open(path: &Path, max_events: u64) -> Result<Outbox, OutboxError> {
-        let sql = |source| OutboxError::Sql {
-            path: path.to_owned(),
-            source,
-        };
-        let conn = Connection::open(path).map_err(sql)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
-        conn.execute_batch(
-            "pragma journal_mode = wal;
-             pragma synchronous = normal;
-             create table if not exists outbox (
-                 seq integer primary key autoincrement,
-                 event_id text not null,
-                 routing_key text not null,
-                 body blob not null,
-                 created_at integer not null
-             );
-             create table if not exists seen (
-                 event_id text primary key,
-                 seen_at integer not null
-             );
-             create index if not exists seen_by_age on seen (seen_at);",
-        )
-        .map_err(sql)?;
-        let len: i64 = conn
+        Outbox::with_file(SqliteFile::open(path, SCHEMA)?, max_events)
+    }
+
+    fn with_file(file: SqliteFile, max_events: u64) -> Result<Outbox, OutboxError> {
+        let len: i64 = file
+            .conn()
             .query_row("select count(*) from outbox", [], |row| row.get(0))
-            .map_err(sql)?;
+            .map_err(|source| OutboxError::Sql {
+                path: file.path().to_owned(),
+                source,
+            })?;
         let outbox = Outbox {
-            path: path.to_owned(),
-            conn: Mutex::new(conn),
+            file,
             max_events: max_events.max(1),
             len: AtomicU64::new(len as u64),
             accepted: AtomicU64::new(0),
@@ -126,7 +126,7 @@ impl Outbox {
             added: Notify::new(),
         };
         if len > 0 {
-            tracing::info!(events = len, path = %path.display(), "outbox holds unconfirmed events from before: they are sent first");
+            tracing::info!(events = len, path = %outbox.path().display(), "outbox holds unconfirmed events from before: they are sent first");
         }
         Ok(outbox)
     }
@@ -244,7 +244,7 @@ impl Outbox {
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
 
     /// Resolves once an event is added after the last call (or at once if one was added
@@ -277,15 +277,12 @@ impl Outbox {
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
-        // Every write is one transaction, so a poisoned lock leaves nothing half-done.
-        self.conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.file.conn()
     }
 
     fn sql(&self, source: rusqlite::Error) -> OutboxError {
         OutboxError::Sql {
-            path: self.path.clone(),
+            path: self.file.path().to_owned(),
             source,
         }
     }
