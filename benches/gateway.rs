@@ -46,7 +46,7 @@ async fn run() {
          sessions.dir = sessions\n\
          data.dir = data\n\
          server.listen = 127.0.0.1:0\n\
-         server.operator_listen = 127.0.0.1:0\n\
+         server.operator_listen = 127.0.0.2:0\n\
          server.max_concurrency = 256\n\
          crypto.keys = {}\n\
          pool.requests_per_second = 1000000\n\

@@ -115,6 +115,13 @@ impl Migration {
             .expect("the binary runs")
     }
 
+    /// `tgcollector accounts import ARGS`.
+    async fn import(&self, args: &[&str]) -> Output {
+        let mut command = vec!["accounts", "import"];
+        command.extend_from_slice(args);
+        self.tgc(&command).await
+    }
+
     async fn serve(&self) -> Serve {
         Serve::spawn(self.dir.path(), &self.key, "").await
     }
@@ -188,9 +195,7 @@ async fn telethon_files_and_strings_that_never_recorded_their_user_serve_and_are
 
     // A file checked at import, a file imported offline, a string checked at import.
     let out = m
-        .tgc(&[
-            "accounts",
-            "import",
+        .import(&[
             "--telethon-file",
             sources.join("anna.session").to_str().unwrap(),
         ])
@@ -202,9 +207,7 @@ async fn telethon_files_and_strings_that_never_recorded_their_user_serve_and_are
         "{stdout}"
     );
     let out = m
-        .tgc(&[
-            "accounts",
-            "import",
+        .import(&[
             "--offline",
             "--telethon-file",
             m.path("boris.session").to_str().unwrap(),
@@ -214,14 +217,7 @@ async fn telethon_files_and_strings_that_never_recorded_their_user_serve_and_are
     assert!(text(&out.stdout).contains("not checked (--offline)"));
     assert_eq!(m.asked_who(1), 0, "--offline touches no network");
     let out = m
-        .tgc(&[
-            "accounts",
-            "import",
-            "--telethon-string",
-            &string,
-            "--name",
-            "vera",
-        ])
+        .import(&["--telethon-string", &string, "--name", "vera"])
         .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains(&format!("user {} (Account 2) serves", account(2))));
@@ -272,14 +268,7 @@ async fn a_telethon_string_of_an_ipv6_address_serves_over_ipv6() {
     let m = Migration::start(1, SocketAddr::from((Ipv6Addr::LOCALHOST, 0))).await;
     let string = m.telethon_string(0);
     let out = m
-        .tgc(&[
-            "accounts",
-            "import",
-            "--telethon-string",
-            &string,
-            "--name",
-            "six",
-        ])
+        .import(&["--telethon-string", &string, "--name", "six"])
         .await;
     assert!(
         out.status.success(),
@@ -306,9 +295,7 @@ async fn a_revoked_key_is_refused_at_import_and_reported_by_serve_while_the_othe
     m.sim.faults.auth_key_unregistered(account(1));
 
     let out = m
-        .tgc(&[
-            "accounts",
-            "import",
+        .import(&[
             "--telethon-file",
             m.path("revoked.session").to_str().unwrap(),
         ])
@@ -327,9 +314,7 @@ async fn a_revoked_key_is_refused_at_import_and_reported_by_serve_while_the_othe
 
     for file in ["good.session", "revoked.session"] {
         let out = m
-            .tgc(&[
-                "accounts",
-                "import",
+            .import(&[
                 "--offline",
                 "--telethon-file",
                 m.path(file).to_str().unwrap(),
@@ -382,12 +367,7 @@ async fn a_directory_of_telethon_files_is_imported_file_by_file_past_the_bad_one
     m.sim.faults.auth_key_unregistered(account(2));
 
     let out = m
-        .tgc(&[
-            "accounts",
-            "import",
-            "--telethon-dir",
-            sources.to_str().unwrap(),
-        ])
+        .import(&["--telethon-dir", sources.to_str().unwrap()])
         .await;
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(!out.status.success(), "two files failed: {stdout}{stderr}");
@@ -457,9 +437,9 @@ async fn pyrogram_strings_of_every_format_and_a_pyrogram_file_serve_the_same_way
     ));
 
     for (i, (session, args)) in imports.iter().enumerate() {
-        let mut command: Vec<&str> = vec!["accounts", "import", "--dc-address", &dc_address];
+        let mut command: Vec<&str> = vec!["--dc-address", &dc_address];
         command.extend(args.iter().map(String::as_str));
-        let out = m.tgc(&command).await;
+        let out = m.import(&command).await;
         let stdout = text(&out.stdout);
         assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
         assert!(
