@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use telesim::Sim;
 use telesim::world::World;
 use testkit::SimSessions;
+use testkit::gateway_config::gateway_properties;
 use tgc_common::Settings;
 use tgc_service::cryptor::{Cryptor, keygen};
 use tgc_service::handler::client::{GatewayClient, Method, params_from_arg};
@@ -40,18 +41,9 @@ async fn run() {
     sim.write_sessions(&dir.path().join("sessions"))
         .expect("session files");
     let key = keygen::generate();
-    let config = format!(
-        "telegram.api_id = 2040\n\
-         telegram.api_hash = b18441a1ff607e10a989891a5462e627\n\
-         sessions.dir = sessions\n\
-         data.dir = data\n\
-         server.listen = 127.0.0.1:0\n\
-         server.operator_listen = 127.0.0.2:0\n\
-         server.max_concurrency = 256\n\
-         crypto.keys = {}\n\
-         pool.requests_per_second = 1000000\n\
-         rabbitmq.enabled = false\n",
-        keygen::config_value(&key)
+    let config = gateway_properties(
+        &key,
+        "server.max_concurrency = 256\npool.requests_per_second = 1000000",
     );
     let no_env = |_: &str| None;
     let settings = Settings::from_text(&config, &dir.path().join("bench.properties"), &no_env)

@@ -11,6 +11,7 @@ use std::process::Output;
 
 use crate::gateway_support::{Serve, json};
 use telesim::Sim;
+use testkit::gateway_config::gateway_properties;
 use testkit::guarded;
 use testkit::pool_setup::{account, channel_name};
 use testkit::python::script;
@@ -39,17 +40,10 @@ impl Migration {
             .expect("telesim starts");
         let dir = tempfile::tempdir().expect("a temporary directory");
         let key = keygen::generate();
+        // The account commands' own configuration; nothing listens at its server.listen.
         std::fs::write(
             dir.path().join("tgc.properties"),
-            format!(
-                "telegram.api_id = 2040\n\
-                 telegram.api_hash = b18441a1ff607e10a989891a5462e627\n\
-                 sessions.dir = sessions\n\
-                 data.dir = data\n\
-                 server.listen = 127.0.0.1:9\n\
-                 crypto.keys = {}\n",
-                keygen::config_value(&key)
-            ),
+            gateway_properties(&key, "server.listen = 127.0.0.1:9"),
         )
         .expect("config file");
         Migration { sim, dir, key }

@@ -26,6 +26,7 @@ use tgc_service::publisher::Tail;
 
 pub use testkit::broker::amqp_url;
 use testkit::broker::{delete_exchange, exchange};
+use testkit::gateway_config::gateway_properties;
 pub use testkit::{HANG_GUARD, guarded};
 
 /// Settings a test changes from the defaults.
@@ -77,32 +78,17 @@ impl Gateway {
                 "rabbitmq.enabled = true\nrabbitmq.url = {}\nrabbitmq.exchange = {exchange}\n",
                 amqp_url()
             ),
-            None => "rabbitmq.enabled = false\n".to_owned(),
+            None => String::new(),
         };
         let config = dir.path().join("config.properties");
-        std::fs::write(
-            &config,
-            format!(
-                "telegram.api_id = 2040\n\
-                 telegram.api_hash = b18441a1ff607e10a989891a5462e627\n\
-                 sessions.dir = sessions\n\
-                 data.dir = data\n\
-                 server.listen = 127.0.0.1:0\n\
-                 server.operator_listen = 127.0.0.2:0\n\
-                 server.request_timeout = {}\n\
-                 server.max_body_bytes = {}\n\
-                 server.max_concurrency = {}\n\
-                 crypto.keys = {}\n\
-                 pool.requests_per_second = 1000\n\
-                 {rabbitmq}\
-                 log.level = info\n",
-                options.request_timeout,
-                options.max_body,
-                options.max_concurrency,
-                keygen::config_value(&key),
-            ),
-        )
-        .expect("config file");
+        let overrides = format!(
+            "server.request_timeout = {}\n\
+             server.max_body_bytes = {}\n\
+             server.max_concurrency = {}\n\
+             {rabbitmq}",
+            options.request_timeout, options.max_body, options.max_concurrency,
+        );
+        std::fs::write(&config, gateway_properties(&key, &overrides)).expect("config file");
         let started = spawn(&config).await;
         Gateway {
             sim,
@@ -213,29 +199,8 @@ pub struct Serve {
 impl Serve {
     /// Writes `dir/config.properties` and starts the server on it.
     pub async fn spawn(dir: &std::path::Path, key: &CryptoKey, extra: &str) -> Serve {
-        let rabbitmq = if extra.contains("rabbitmq.enabled") {
-            ""
-        } else {
-            "rabbitmq.enabled = false\n"
-        };
         let config = dir.join("config.properties");
-        std::fs::write(
-            &config,
-            format!(
-                "telegram.api_id = 2040\n\
-                 telegram.api_hash = b18441a1ff607e10a989891a5462e627\n\
-                 sessions.dir = sessions\n\
-                 data.dir = data\n\
-                 server.listen = 127.0.0.1:0\n\
-                 server.operator_listen = 127.0.0.2:0\n\
-                 crypto.keys = {}\n\
-                 pool.requests_per_second = 1000\n\
-                 log.level = info\n\
-                 {rabbitmq}{extra}",
-                keygen::config_value(key),
-            ),
-        )
-        .expect("config file");
+        std::fs::write(&config, gateway_properties(key, extra)).expect("config file");
         let started = spawn(&config).await;
         Serve {
             api: started.api,

@@ -6,6 +6,7 @@
 //! - [`logging`]: `RUST_LOG=…` shows a test's logs, nothing else does;
 //! - [`python`]: the workspace, its venv's Python, and the cross-check scripts of `tests/py`;
 //! - [`connected`]: a grammers client connected to telesim as one of its accounts;
+//! - [`gateway_config`]: the configuration a test or bench runs the gateway with;
 //! - [`broker`]: the test RabbitMQ on 127.0.0.1:5672 and exchanges of a test's own;
 //! - [`proxy`]: a TCP proxy a test cuts and restores (a broker or storage outage);
 //! - [`moto`]: a real S3 server (moto) with IAM-checked credentials;
@@ -19,6 +20,7 @@
 
 pub mod broker;
 pub mod connected;
+pub mod gateway_config;
 pub mod guard;
 pub mod logging;
 pub mod moto;
