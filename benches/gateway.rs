@@ -21,7 +21,7 @@ use testkit::SimSessions;
 use testkit::gateway_config::gateway_properties;
 use tgc_common::Settings;
 use tgc_service::cryptor::{Cryptor, keygen};
-use tgc_service::handler::client::{GatewayClient, Method, params_from_arg};
+use tgc_service::handler::gateway_client::{GatewayClient, Method, params_from_arg};
 use tgcollector::server::Server;
 
 /// Concurrent connections, each with one request in flight.
@@ -120,7 +120,7 @@ async fn run() {
     );
 }
 
-fn params(text: &str) -> tgc_service::handler::client::Value {
+fn params(text: &str) -> tgc_service::handler::gateway_client::Value {
     params_from_arg(Some(text)).expect("bench params are valid JSON")
 }
 

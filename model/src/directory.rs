@@ -10,7 +10,7 @@
 //! Calls are short local SQLite statements; like the session files, they run inline
 //! rather than on a blocking thread.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::MutexGuard;
 use std::time::Duration;
 
@@ -19,7 +19,27 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tgc_common::clock::unix_secs;
 use tgc_common::sqlite::SqliteFile;
 
-use crate::teleclient::DirectoryError;
+/// The persisted username directory failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("cannot create the directory {path} for the username directory: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot create the username directory {path}: {source}")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("username directory {path}: {source}")]
+    Sql {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+}
+
+tgc_common::from_sqlite_error!(DirectoryError);
 
 /// The file name inside `data.dir`.
 pub const FILE_NAME: &str = "usernames.sqlite";

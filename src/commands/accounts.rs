@@ -18,7 +18,7 @@ use tgc_common::Settings;
 use tgc_model::session::{self, SessionSummary};
 use tgc_model::teleclient::{self, ClientConfig, LoginPrompt, TeleClient};
 use tgc_service::cryptor::Cryptor;
-use tgc_service::handler::client::{GatewayClient, Value};
+use tgc_service::handler::gateway_client::{GatewayClient, Value};
 
 use crate::cli::{ListArgs, LoginArgs};
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tgc_common::Settings;
 use tgc_service::cryptor::Cryptor;
-use tgc_service::handler::client::{GatewayClient, params_from_arg, pretty};
+use tgc_service::handler::gateway_client::{GatewayClient, params_from_arg, pretty};
 
 use crate::cli::QueryArgs;
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::gateway_support::{Gateway, Options, json};
 use telesim::world::demo::{ALICE, BOB, NEWS, TECH_DIGEST};
-use tgc_service::handler::client::ClientError;
+use tgc_service::handler::gateway_client::ClientError;
 
 const TECH_DIGEST_ID: i64 = -1_000_000_000_000 - TECH_DIGEST;
 
@@ -168,7 +168,7 @@ async fn messages_search_similar_media_and_accounts_answer() {
 async fn join_shows_in_subscriptions_and_leave_removes_it() {
     let gateway = Gateway::start().await;
     let mut client = gateway.client().await;
-    let subscribed = |reply: &tgc_service::handler::client::Value| {
+    let subscribed = |reply: &tgc_service::handler::gateway_client::Value| {
         reply["subscriptions"]
             .as_array()
             .unwrap()

@@ -5,7 +5,7 @@
 use crate::gateway_support::{Gateway, Options, cryptor_for, json};
 use tgc_model::teleclient::ACCEPTED_FORMS;
 use tgc_service::cryptor::keygen;
-use tgc_service::handler::client::{ClientError, Method, RawReply};
+use tgc_service::handler::gateway_client::{ClientError, Method, RawReply};
 
 const HISTORY: &str = "/api/v1/history";
 

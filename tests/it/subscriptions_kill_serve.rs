@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::gateway_support::{Gateway, Stream, json};
 use telesim::api::NewMessage;
 use telesim::world::demo::TECH_DIGEST;
-use tgc_service::handler::client::{Value, params_from_arg};
+use tgc_service::handler::gateway_client::{Value, params_from_arg};
 use tgc_service::publisher::{Tail, TailEvent};
 
 const TECH_DIGEST_ID: i64 = -1_000_000_000_000 - TECH_DIGEST;

@@ -24,7 +24,7 @@ use super::dcs::{
 use super::error::SessionError;
 use super::layout::{self, LayoutError};
 use super::peers;
-use super::store::{
+use super::rows::{
     Entity, SelfUser, entity_row, load_peer, normalize_username, phone_value, read_extras,
     read_self_user, read_update_states, store_peer, write_self_user, write_update_state,
 };

@@ -8,7 +8,7 @@
 //!
 //! The module is split by concern: the on-disk [`layout`] (create, upgrade, validate),
 //! the marked-id mapping in [`peers`], the file handle itself in `file`, its DCs in
-//! `dcs`, the SQL of its other rows in `store`, the grammers adaptor in `grammers`,
+//! `dcs`, the SQL of its other rows in `rows`, the grammers adaptor in `grammers`,
 //! directory loading in `dir`, Telethon's `StringSession` in `string`, Pyrogram's
 //! session strings and files (read only) in `pyrogram`, and account import in `import`.
 
@@ -21,7 +21,7 @@ mod import;
 pub mod layout;
 pub mod peers;
 mod pyrogram;
-mod store;
+mod rows;
 mod string;
 
 pub use dir::load_dir;
@@ -32,5 +32,5 @@ pub use import::{
     validate_account_name,
 };
 pub use pyrogram::{PyrogramError, PyrogramSession};
-pub use store::{Entity, SelfUser};
+pub use rows::{Entity, SelfUser};
 pub use string::TelethonString;

@@ -10,8 +10,6 @@ use std::fmt;
 
 use grammers_session::types::PeerId;
 
-use super::error::ChatError;
-
 /// A chat as the caller named it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ChatRef {
@@ -24,6 +22,13 @@ pub enum ChatRef {
 /// The forms, for error messages.
 pub const ACCEPTED_FORMS: &str =
     "@name, name, t.me/name, https://t.me/name/123, or a numeric id (-100… for channels)";
+
+/// A chat given in a form the pool does not accept.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ChatError {
+    #[error("{input:?} is not a chat: {reason}; expected {ACCEPTED_FORMS}")]
+    Invalid { input: String, reason: String },
+}
 
 impl ChatRef {
     /// Parses any accepted form; surrounding blanks are ignored.

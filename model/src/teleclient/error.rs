@@ -8,15 +8,8 @@ use std::time::Duration;
 use grammers_client::InvocationError;
 
 use super::account::AccountId;
-use super::chat::ACCEPTED_FORMS;
+use super::chat::ChatError;
 use crate::session::SessionError;
-
-/// A chat given in a form the pool does not accept.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ChatError {
-    #[error("{input:?} is not a chat: {reason}; expected {ACCEPTED_FORMS}")]
-    Invalid { input: String, reason: String },
-}
 
 /// Why the pool could not serve a request.
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +57,7 @@ pub enum PoolError {
         error: InvocationError,
     },
     #[error("the username directory failed: {0}")]
-    Directory(#[from] DirectoryError),
+    Directory(#[from] crate::directory::DirectoryError),
 }
 
 impl PoolError {
@@ -84,28 +77,6 @@ fn retry_hint(retry_after: Option<Duration>) -> String {
         None => " (pool.resolve_budget_per_hour is 0: only cached chats are served)".into(),
     }
 }
-
-/// The persisted username directory failed.
-#[derive(Debug, thiserror::Error)]
-pub enum DirectoryError {
-    #[error("cannot create the directory {path} for the username directory: {source}")]
-    CreateDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot create the username directory {path}: {source}")]
-    Create {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("username directory {path}: {source}")]
-    Sql {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
-}
-
-tgc_common::from_sqlite_error!(DirectoryError);
 
 /// Why the pool could not start, or an account could not join it.
 #[derive(Debug, thiserror::Error)]

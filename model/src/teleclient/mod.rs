@@ -29,11 +29,9 @@ pub mod pick;
 mod pool;
 
 pub use account::{AccountId, AccountReport, AccountState};
-pub use chat::{ACCEPTED_FORMS, ChatRef};
+pub use chat::{ACCEPTED_FORMS, ChatError, ChatRef};
 pub use client::{ClientConfig, Joined, PendingDownload, TeleClient};
-pub use error::{
-    ChatError, ConnectError, DirectoryError, Failure, LoginError, PoolError, classify,
-};
+pub use error::{ConnectError, Failure, LoginError, PoolError, classify};
 pub use identity::{Identity, describe_user};
 pub use login::{LoggedIn, LoginPrompt, login, normalize_phone, session_path_for};
 pub use pool::{LeftOut, RESOLVE_METHOD, Resolved, Served, StartReport, TeleClients};

@@ -7,15 +7,15 @@
 //! - [`gateway`]: one request's path: size limit, concurrency limit, envelope, dispatch,
 //!   deadline, sealed reply. [`operator`]: `/healthz`, `/readyz`, `/metrics`.
 //! - [`metrics`]: the Prometheus registry. [`connection`]: HTTP/1.1 and h2c on one accepted
-//!   socket, with a graceful stop. [`client`]: the sealed client the CLI, bench and tests use.
+//!   socket, with a graceful stop. [`gateway_client`]: the sealed client the CLI, bench and tests use.
 //!
 //! Sockets, signals and the shutdown sequence belong to the binary (`src/server`).
 
 pub mod api;
-pub mod client;
 pub mod connection;
 pub mod error;
 pub mod gateway;
+pub mod gateway_client;
 pub mod metrics;
 pub mod operator;
 pub mod params;

@@ -10,7 +10,7 @@
 //!
 //! A media met while parsing becomes a task in the task table before the reply leaves
 //! ([`hook`]), bound to the account that fetched the message: its file reference is valid
-//! for that account only. The account's workers ([`download`]) fetch its chunks in
+//! for that account only. The account's workers ([`download_workers`]) fetch its chunks in
 //! parallel into a staging file, recording each; then the upload queue ([`upload`]) puts
 //! the file into storage under the media's deterministic key and records it stored. Each
 //! step is recorded in the table, so a crash anywhere resumes from the last recorded step:
@@ -19,11 +19,11 @@
 //! Shutdown is a [`CancellationToken`]: workers stop where they are (their progress is
 //! already on disk) and [`MediaProcessor::join`] waits for them.
 
-mod download;
+mod download_workers;
 mod hook;
+mod object_storage;
 mod queue;
 mod stats;
-mod storage;
 mod upload;
 
 use std::path::{Path, PathBuf};
@@ -40,8 +40,8 @@ use tokio_util::sync::CancellationToken;
 use crate::parser::MediaHook;
 
 pub use hook::PipelineHook;
+pub use object_storage::{Storage, StorageError};
 pub use stats::MediaStats;
-pub use storage::{Storage, StorageError};
 
 /// What the pipeline needs from the configuration.
 #[derive(Debug, Clone)]

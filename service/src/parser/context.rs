@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use tgc_model::teleclient::tl;
 
-use super::peer::{PeerKind, PeerSummary};
-use super::storage::{MediaHook, MediaRefs};
+use super::peer_summary::{PeerKind, PeerSummary};
+use super::storage_ref::{MediaHook, MediaRefs};
 
 /// The users and chats known while parsing, the fetching account, and the media hook.
 #[derive(Clone)]

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tgc_model::teleclient::tl;
 
 use super::context::ParseContext;
-use super::storage::MediaFile;
+use super::storage_ref::MediaFile;
 
 /// Where a media was met, for the storage hook.
 pub(crate) struct Origin {

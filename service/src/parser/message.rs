@@ -15,7 +15,8 @@ use super::context::ParseContext;
 use super::date;
 use super::entity::entities_json;
 use super::media::{Origin, media_json};
-use super::peer::{PeerKind, marked_id, peer_json, tl_peer_json};
+use super::peer::{marked_id, peer_json, tl_peer_json};
+use super::peer_summary::PeerKind;
 
 /// One raw message into the schema. `ctx` names the chat and sender and gives each media
 /// its storage reference. Never fails: anything unexpected gets the schema's fallback form.

@@ -22,12 +22,13 @@ mod entity;
 mod media;
 mod message;
 mod peer;
-mod storage;
+mod peer_summary;
+mod storage_ref;
 
 pub use context::ParseContext;
 pub use message::{parse_message, parse_messages};
 pub use peer::{marked_id, parse_chat, parse_user};
-pub use storage::{MediaFile, MediaHook, MediaRefs, StorageRef, StorageStatus, storage_key};
+pub use storage_ref::{MediaFile, MediaHook, MediaRefs, StorageRef, StorageStatus, storage_key};
 
 /// The version of the message schema, written into every message as `"schema"`. It changes
 /// only when a field changes meaning or disappears; new fields do not bump it.

@@ -402,7 +402,7 @@ fn the_store_keeps_one_task_per_media_and_its_state_across_reopening() {
         store.mark_chunk(3, 5).unwrap();
         assert!(store.set_state(404, TaskState::Failed, None).is_err());
     }
-    let file = path.join(tgc_model::media::store::FILE_NAME);
+    let file = path.join(tgc_model::media::task_store::FILE_NAME);
     let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "the store holds file references: owner only");
 

@@ -21,7 +21,7 @@ use telesim::world::World;
 use testkit::SimSessions;
 use tgc_common::config::{CryptoKey, CryptoSettings};
 use tgc_service::cryptor::{Cryptor, keygen};
-use tgc_service::handler::client::{GatewayClient, Method, Protocol, Value};
+use tgc_service::handler::gateway_client::{GatewayClient, Method, Protocol, Value};
 use tgc_service::publisher::Tail;
 
 pub use testkit::broker::amqp_url;
@@ -461,5 +461,5 @@ fn strip_ansi(line: &str) -> String {
 /// JSON from text (the tests write params as JSON text; the root crate has no JSON
 /// dependency of its own).
 pub fn json(text: &str) -> Value {
-    tgc_service::handler::client::params_from_arg(Some(text)).expect("valid test JSON")
+    tgc_service::handler::gateway_client::params_from_arg(Some(text)).expect("valid test JSON")
 }

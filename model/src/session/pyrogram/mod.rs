@@ -30,7 +30,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags};
 
 use super::peers::peer_id;
-use super::store::Entity;
+use super::rows::Entity;
 
 const AUTH_KEY_LEN: usize = 256;
 

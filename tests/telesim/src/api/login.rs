@@ -8,7 +8,7 @@
 
 use super::CallContext;
 use super::RpcError;
-use super::state::{LoginFlow, State};
+use super::state::{LoginFlow, SrpSession, State};
 use crate::world::media_splitmix as mix;
 use grammers_tl_types::{enums, functions, types};
 use num_bigint::BigUint;
@@ -27,17 +27,6 @@ const PRIME_HEX: &str = concat!(
     "955817183995497CEA956AE515D2261898FA051015728E5A8AACAA68FFFFFFFFFFFFFFFF"
 );
 const G: u32 = 2;
-
-/// One `account.getPassword` answer, kept until `auth.checkPassword` uses it.
-pub(crate) struct SrpSession {
-    user_id: i64,
-    srp_id: i64,
-    b: BigUint,
-    g_b: [u8; 256],
-    v: BigUint,
-    salt1: Vec<u8>,
-    salt2: Vec<u8>,
-}
 
 impl State {
     pub(crate) fn send_code(

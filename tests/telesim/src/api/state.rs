@@ -8,6 +8,8 @@
 use crate::world::{Chat, Message, World, generated};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
+
+use num_bigint::BigUint;
 use tokio::sync::mpsc::UnboundedSender;
 
 /// One auth key the datacenter knows.
@@ -102,7 +104,7 @@ pub(crate) struct State {
     pub media_index: HashMap<i64, (i64, i32)>,
     pub subscribers: Vec<Subscriber>,
     pub logins: HashMap<i64, LoginFlow>,
-    pub srp: HashMap<i64, super::login::SrpSession>,
+    pub srp: HashMap<i64, SrpSession>,
     /// SRP verifiers `v = g^x mod p` by user, computed on first use.
     pub verifiers: HashMap<i64, num_bigint::BigUint>,
     /// Bumped by every live change, so concurrent `now()` calls stay monotonic.
@@ -267,4 +269,15 @@ impl State {
     pub fn user_of_key(&self, key_id: i64) -> Option<i64> {
         self.slots.get(&key_id).and_then(|s| s.bound)
     }
+}
+
+/// One `account.getPassword` answer, kept until `auth.checkPassword` uses it.
+pub(crate) struct SrpSession {
+    pub(crate) user_id: i64,
+    pub(crate) srp_id: i64,
+    pub(crate) b: BigUint,
+    pub(crate) g_b: [u8; 256],
+    pub(crate) v: BigUint,
+    pub(crate) salt1: Vec<u8>,
+    pub(crate) salt2: Vec<u8>,
 }

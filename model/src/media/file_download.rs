@@ -31,8 +31,8 @@ use grammers_session::Session as _;
 use super::chunks::{Chunk, ChunkSizeError, check_chunk_size, plan};
 use super::location::FileLocation;
 use super::refetch::{RefetchError, refetch};
-use super::store::{StoreError, TaskStore};
 use super::task::MediaTask;
+use super::task_store::{StoreError, TaskStore};
 use crate::teleclient::{AccountId, AccountState, Failure, TeleClient, classify};
 
 /// The method flood waits are charged to.
