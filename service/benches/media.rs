@@ -31,15 +31,8 @@ const LATENCY: Duration = Duration::from_millis(50);
 const CHUNK: i32 = 512 * 1024;
 
 fn main() {
-    let file_mb: u64 = std::env::var("TGC_BENCH_MEDIA_MB")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(8);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let file_mb: u64 = testkit::bench::env_number("TGC_BENCH_MEDIA_MB", 8);
+    let runtime = testkit::bench::runtime();
     runtime.block_on(async {
         let size = file_mb * 1_000_000;
         let world = world(size);

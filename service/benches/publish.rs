@@ -28,15 +28,8 @@ const LATENCY_RATE: u64 = 1_000;
 const LATENCY_EVENTS: usize = 3_000;
 
 fn main() {
-    let events: usize = std::env::var("TGC_BENCH_EVENTS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(20_000);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let events: usize = testkit::bench::env_number("TGC_BENCH_EVENTS", 20_000);
+    let runtime = testkit::bench::runtime();
     runtime.block_on(async {
         let lapin_rate = lapin_batched(events).await;
         let ours = publisher_rate(events).await;

@@ -8,16 +8,14 @@
 //! production), and the kill that leaves no chance to save anything: what survives is what
 //! the outbox and the session files already held.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::gateway_support::{Gateway, Stream, json};
 use telesim::api::NewMessage;
 use telesim::world::demo::TECH_DIGEST;
-use tgc_service::handler::gateway_client::{Value, params_from_arg};
-use tgc_service::publisher::{Tail, TailEvent};
-
-const TECH_DIGEST_ID: i64 = -1_000_000_000_000 - TECH_DIGEST;
+use testkit::stream_setup::{Received, marked};
+use tgc_service::handler::gateway_client::Value;
+use tgc_service::publisher::Tail;
 
 /// A guard against a hang: generous, never a measurement.
 const HANG_GUARD: Duration = Duration::from_secs(180);
@@ -28,75 +26,27 @@ const KILL_AFTER: usize = 300;
 /// Posted while the gateway is down.
 const WHILE_DOWN: usize = 500;
 
-/// What a consumer received, by event id, in order of first arrival.
-#[derive(Default)]
-struct Received {
-    order: Vec<TailEvent>,
-    first: HashMap<String, usize>,
-    repeats: usize,
-    /// Ids delivered again with a different body or routing key (must stay empty).
-    changed_repeats: Vec<String>,
-}
-
-impl Received {
-    /// Reads until `done`; a hang fails the test with what arrived and the server's log.
-    async fn read_until(
-        &mut self,
-        tail: &mut Tail,
-        gateway: &mut Gateway,
-        what: &str,
-        done: impl Fn(&Received) -> bool,
-    ) {
-        let reading = async {
-            while !done(self) {
-                let event = tail
-                    .next()
-                    .await
-                    .expect("the consumer stays open")
-                    .expect("a delivery");
-                let id = event
-                    .message_id
-                    .clone()
-                    .expect("every event has a message_id");
-                match self.first.get(&id) {
-                    None => {
-                        self.first.insert(id, self.order.len());
-                        self.order.push(event);
-                    }
-                    Some(&index) => {
-                        self.repeats += 1;
-                        let first = &self.order[index];
-                        if first.body != event.body || first.routing_key != event.routing_key {
-                            self.changed_repeats.push(id);
-                        }
-                    }
-                }
-            }
-        };
-        if tokio::time::timeout(HANG_GUARD, reading).await.is_err() {
-            let log = gateway.log.drain();
-            panic!(
-                "{what}: not there within {HANG_GUARD:?} ({} distinct events received); \
-                 the server's log:\n{}",
-                self.order.len(),
-                log.join("\n")
-            );
+/// Reads until `done`; a hang fails the test with what arrived and the server's log.
+async fn read_until(
+    received: &mut Received,
+    tail: &mut Tail,
+    gateway: &mut Gateway,
+    what: &str,
+    done: impl Fn(&Received) -> bool,
+) {
+    let reading = async {
+        while !done(received) {
+            received.read_one(tail).await;
         }
-    }
-
-    /// The message ids of the chat's `new` events, in order of arrival.
-    fn new_ids(&self, chat: i64) -> Vec<i32> {
-        let key = format!("message.new.{chat}");
-        self.order
-            .iter()
-            .filter(|e| e.routing_key == key)
-            .map(|e| {
-                let body =
-                    params_from_arg(Some(&String::from_utf8_lossy(&e.body))).expect("JSON bodies");
-                let id = body["id"].as_i64().expect("an id");
-                i32::try_from(id).expect("a message id")
-            })
-            .collect()
+    };
+    if tokio::time::timeout(HANG_GUARD, reading).await.is_err() {
+        let log = gateway.log.drain();
+        panic!(
+            "{what}: not there within {HANG_GUARD:?} ({} distinct events received); \
+             the server's log:\n{}",
+            received.distinct(),
+            log.join("\n")
+        );
     }
 }
 
@@ -118,7 +68,7 @@ fn subscription(reply: &Value) -> Option<&Value> {
         .as_array()
         .expect("a subscriptions array")
         .iter()
-        .find(|c| c["id"] == TECH_DIGEST_ID)
+        .find(|c| c["id"] == marked(TECH_DIGEST))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -146,17 +96,20 @@ async fn serve_killed_mid_stream_loses_nothing_after_restart() {
 
     let mut posted = post(&gateway, BEFORE, "first run");
     let mut received = Received::default();
-    received
-        .read_until(&mut stream.tail, &mut gateway, "the first events", |r| {
-            r.order.len() >= KILL_AFTER
-        })
-        .await;
+    read_until(
+        &mut received,
+        &mut stream.tail,
+        &mut gateway,
+        "the first events",
+        |r| r.distinct() >= KILL_AFTER,
+    )
+    .await;
     // SIGKILL: no shutdown, no last save of the update state, publishes in flight.
     gateway.kill();
     assert!(
-        received.order.len() < posted.len(),
+        received.distinct() < posted.len(),
         "the kill came mid-stream ({} of {} received)",
-        received.order.len(),
+        received.distinct(),
         posted.len()
     );
 
@@ -168,17 +121,17 @@ async fn serve_killed_mid_stream_loses_nothing_after_restart() {
         ready.contains("publisher"),
         "/readyz reports the publisher: {ready}"
     );
-    received
-        .read_until(
-            &mut stream.tail,
-            &mut gateway,
-            "every posted message",
-            |r| r.order.len() >= posted.len(),
-        )
-        .await;
+    read_until(
+        &mut received,
+        &mut stream.tail,
+        &mut gateway,
+        "every posted message",
+        |r| r.distinct() >= posted.len(),
+    )
+    .await;
 
     assert_eq!(
-        received.new_ids(TECH_DIGEST_ID),
+        received.new_ids(TECH_DIGEST),
         posted,
         "nothing lost, in order"
     );
@@ -189,8 +142,8 @@ async fn serve_killed_mid_stream_loses_nothing_after_restart() {
     );
     println!(
         "{} events, {} repeats after the kill",
-        received.order.len(),
-        received.repeats
+        received.distinct(),
+        received.duplicates()
     );
 
     // Leave nothing behind in the broker.

@@ -7,6 +7,7 @@
 //! - [`python`]: the workspace, its venv's Python, and the cross-check scripts of `tests/py`;
 //! - [`connected`]: a grammers client connected to telesim as one of its accounts;
 //! - [`gateway_config`]: the configuration a test or bench runs the gateway with;
+//! - [`bench`]: the benches' size knobs and runtime;
 //! - [`broker`]: the test RabbitMQ on 127.0.0.1:5672 and exchanges of a test's own;
 //! - [`proxy`]: a TCP proxy a test cuts and restores (a broker or storage outage);
 //! - [`moto`]: a real S3 server (moto) with IAM-checked credentials;
@@ -18,6 +19,7 @@
 //! Tests wait on events, never on time: the guard only turns a hang into a failure that says
 //! what hung.
 
+pub mod bench;
 pub mod broker;
 pub mod connected;
 pub mod gateway_config;

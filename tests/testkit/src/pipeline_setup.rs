@@ -117,14 +117,7 @@ pub fn expected() -> BTreeMap<i64, (u64, [u8; 32])> {
 }
 
 pub fn client_config() -> ClientConfig {
-    ClientConfig {
-        api_id: 1,
-        device_model: "media tests".into(),
-        resolve_budget_per_hour: 1000,
-        requests_per_second: 10_000.0,
-        reconnect_max_backoff: Duration::from_secs(2),
-        proxy: None,
-    }
+    crate::pool_setup::client_config(Duration::from_secs(2))
 }
 
 /// A simulator and the accounts' files in a temporary directory.

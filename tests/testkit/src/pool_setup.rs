@@ -59,12 +59,19 @@ pub fn world(accounts: usize, channels: usize) -> World {
 }
 
 pub fn config() -> ClientConfig {
+    client_config(Duration::from_secs(300))
+}
+
+/// The accounts' configuration every set-up uses: budgets and pacing generous enough that no
+/// test waits on them (tests count calls, they do not wait for budgets), and the given
+/// reconnect backoff.
+pub fn client_config(reconnect_max_backoff: Duration) -> ClientConfig {
     ClientConfig {
         api_id: 1,
-        device_model: "pool tests".into(),
+        device_model: "tgcollector tests".into(),
         resolve_budget_per_hour: 1000,
         requests_per_second: 10_000.0,
-        reconnect_max_backoff: Duration::from_secs(300),
+        reconnect_max_backoff,
         proxy: None,
     }
 }

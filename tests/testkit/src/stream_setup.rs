@@ -63,14 +63,7 @@ pub fn world() -> World {
 }
 
 pub fn client_config() -> ClientConfig {
-    ClientConfig {
-        api_id: 1,
-        device_model: "subscription tests".into(),
-        resolve_budget_per_hour: 1000,
-        requests_per_second: 10_000.0,
-        reconnect_max_backoff: Duration::from_secs(5),
-        proxy: None,
-    }
+    crate::pool_setup::client_config(Duration::from_secs(5))
 }
 
 /// A simulator, its sessions on disk, and the join map recording both accounts in
@@ -213,32 +206,37 @@ impl Received {
     pub async fn read_until(&mut self, tail: &mut Tail, mut done: impl FnMut(&Received) -> bool) {
         guarded("the expected events", async {
             while !done(self) {
-                let event = tail
-                    .next()
-                    .await
-                    .expect("the consumer stays open")
-                    .expect("a delivery");
-                let id = event
-                    .message_id
-                    .clone()
-                    .expect("every event has a message_id");
-                let copies = self.copies.entry(id.clone()).or_insert(0);
-                *copies += 1;
-                match self.first.get(&id) {
-                    None => {
-                        self.first.insert(id, self.order.len());
-                        self.order.push(event);
-                    }
-                    Some(&index) => {
-                        let first = &self.order[index];
-                        if first.body != event.body || first.routing_key != event.routing_key {
-                            self.changed_repeats.push(id);
-                        }
-                    }
-                }
+                self.read_one(tail).await;
             }
         })
         .await;
+    }
+
+    /// Reads the next delivery from `tail` and records it (unguarded: the caller bounds it).
+    pub async fn read_one(&mut self, tail: &mut Tail) {
+        let event = tail
+            .next()
+            .await
+            .expect("the consumer stays open")
+            .expect("a delivery");
+        let id = event
+            .message_id
+            .clone()
+            .expect("every event has a message_id");
+        let copies = self.copies.entry(id.clone()).or_insert(0);
+        *copies += 1;
+        match self.first.get(&id) {
+            None => {
+                self.first.insert(id, self.order.len());
+                self.order.push(event);
+            }
+            Some(&index) => {
+                let first = &self.order[index];
+                if first.body != event.body || first.routing_key != event.routing_key {
+                    self.changed_repeats.push(id);
+                }
+            }
+        }
     }
 
     pub fn distinct(&self) -> usize {

@@ -94,14 +94,7 @@ pub fn world() -> World {
 }
 
 pub fn client_config() -> ClientConfig {
-    ClientConfig {
-        api_id: 1,
-        device_model: "media tests".into(),
-        resolve_budget_per_hour: 1000,
-        requests_per_second: 10_000.0,
-        reconnect_max_backoff: Duration::from_secs(2),
-        proxy: None,
-    }
+    testkit::pipeline_setup::client_config()
 }
 
 /// The channel's marked (Bot API) id, as tasks store it.
