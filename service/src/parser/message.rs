@@ -36,15 +36,23 @@ pub fn parse_message(message: &tl::enums::Message, ctx: &ParseContext) -> Value 
 
 /// Every message of a `messages.*` reply, parsed with the users and chats that came with it.
 pub fn parse_messages(messages: &tl::enums::messages::Messages, account: i64) -> Vec<Value> {
-    use tl::enums::messages::Messages;
     let ctx = ParseContext::from_messages(messages, account);
-    let list: &[tl::enums::Message] = match messages {
+    messages_of(messages)
+        .iter()
+        .map(|m| parse_message(m, &ctx))
+        .collect()
+}
+
+/// The messages of a `messages.Messages` answer, newest first as Telegram sends them: the one
+/// walk over its variants, for the parser and the handlers that page through answers.
+pub fn messages_of(answer: &tl::enums::messages::Messages) -> &[tl::enums::Message] {
+    use tl::enums::messages::Messages;
+    match answer {
         Messages::Messages(m) => &m.messages,
         Messages::Slice(m) => &m.messages,
         Messages::ChannelMessages(m) => &m.messages,
         Messages::NotModified(_) => &[],
-    };
-    list.iter().map(|m| parse_message(m, &ctx)).collect()
+    }
 }
 
 fn regular(m: &tl::types::Message, ctx: &ParseContext) -> Value {

@@ -26,7 +26,7 @@ mod peer_summary;
 mod storage_ref;
 
 pub use context::ParseContext;
-pub use message::{parse_message, parse_messages};
+pub use message::{messages_of, parse_message, parse_messages};
 pub use peer::{marked_id, parse_chat, parse_user};
 pub use storage_ref::{MediaFile, MediaHook, MediaRefs, StorageRef, StorageStatus, storage_key};
 

@@ -62,7 +62,7 @@ impl Handler for Messages {
             let messages = parse_all(answer, served.account.0, cx.media_hook(), |m| {
                 in_chat(m, kind, wanted)
             });
-            let found: Vec<i32> = super::page::messages_of(answer)
+            let found: Vec<i32> = crate::parser::messages_of(answer)
                 .iter()
                 .filter(|m| in_chat(m, kind, wanted))
                 .map(message_id)

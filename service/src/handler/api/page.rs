@@ -1,23 +1,13 @@
 //! A page of messages as the API returns it: parsed messages, Telegram's total count, and
-//! the cursor for the next page.
+//! the cursor for the next page. The messages are read out of Telegram's answer and parsed
+//! by the parser's own entry points (`messages_of`, `parse_message`).
 
 use serde_json::{Value, json};
 use tgc_model::teleclient::tl;
 
 use std::sync::Arc;
 
-use crate::parser::{MediaHook, ParseContext, parse_message};
-
-/// The messages of a `messages.Messages` answer, newest first as Telegram sends them.
-pub fn messages_of(answer: &tl::enums::messages::Messages) -> &[tl::enums::Message] {
-    use tl::enums::messages::Messages;
-    match answer {
-        Messages::Messages(m) => &m.messages,
-        Messages::Slice(m) => &m.messages,
-        Messages::ChannelMessages(m) => &m.messages,
-        Messages::NotModified(_) => &[],
-    }
-}
+use crate::parser::{MediaHook, ParseContext, messages_of, parse_message};
 
 /// How many messages match in all (Telegram's `count`), or the page length when it sent all.
 fn total_of(answer: &tl::enums::messages::Messages) -> usize {
