@@ -64,8 +64,8 @@ impl Source {
 enum Outcome {
     Imported {
         path: PathBuf,
-        /// Who the account is, as checked with Telegram; `None` when not checked.
-        who: Option<String>,
+        /// Who the account is, as checked with Telegram or as the file records it.
+        who: String,
     },
     Failed(String),
 }
@@ -101,12 +101,7 @@ pub fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<ExitCode
         match outcome {
             Outcome::Imported { path, who } => {
                 let file = path.strip_prefix(dir).unwrap_or(path).display();
-                match who {
-                    Some(who) => println!("imported  {label} -> {file}: {who}"),
-                    None => println!(
-                        "imported  {label} -> {file}: not checked (--offline); the gateway learns who it is at its first start"
-                    ),
-                }
+                println!("imported  {label} -> {file}: {who}");
                 imported.push(path.clone());
             }
             Outcome::Failed(why) => eprintln!("failed    {label}: {why}"),
@@ -241,18 +236,36 @@ async fn import_one(
         Err(error) => return Outcome::Failed(error.to_string()),
     };
     let Some(config) = check_with else {
-        return Outcome::Imported { path, who: None };
+        let who = offline_description(&path);
+        return Outcome::Imported { path, who };
     };
     match check(&path, config).await {
-        Ok(who) => Outcome::Imported {
-            path,
-            who: Some(who),
-        },
+        Ok(who) => Outcome::Imported { path, who },
         Err(why) => {
             // What lands in sessions.dir is what serves; the source is still where it was.
             let _ = std::fs::remove_file(&path);
             Outcome::Failed(format!("not imported: {why}"))
         }
+    }
+}
+
+/// What the file itself says of an account imported without a check.
+fn offline_description(path: &Path) -> String {
+    let recorded = SessionFile::open(path)
+        .ok()
+        .map(|file| file.summary())
+        .and_then(|summary| {
+            let user = summary.user_id?;
+            Some(describe_user(
+                user,
+                summary.name.as_deref(),
+                summary.username.as_deref(),
+            ))
+        });
+    match recorded {
+        Some(user) => format!("{user}, not checked (--offline)"),
+        None => "not checked (--offline); the gateway learns who the account is at its first start"
+            .into(),
     }
 }
 
