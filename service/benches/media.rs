@@ -207,7 +207,7 @@ async fn pipeline(pool: &Arc<TeleClients>, dir: &std::path::Path, total: u64) ->
         let processor = &processor;
         async move {
             let answer = history(pool, i).await;
-            let cx = ParseContext::from_messages(&answer, account_id(i))
+            let cx = ParseContext::from_messages(&answer, AccountId(account_id(i)))
                 .with_media_hook(processor.hook());
             if let tl::enums::messages::Messages::ChannelMessages(page) = &answer {
                 for message in &page.messages {

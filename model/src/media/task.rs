@@ -6,6 +6,7 @@
 //! refetch it from, the storage key), and how far it got.
 
 use super::location::FileLocation;
+use crate::teleclient::AccountId;
 
 /// Where a task stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -91,8 +92,8 @@ pub struct MediaTask {
     pub mime_type: Option<String>,
     /// Bytes of the file.
     pub size: u64,
-    /// The user id of the account the location belongs to.
-    pub owner: i64,
+    /// The account the location belongs to.
+    pub owner: AccountId,
     /// The chat of the message, as a marked (Bot API) id.
     pub chat_id: i64,
     pub message_id: i32,

@@ -21,6 +21,7 @@ use tgc_common::sqlite::SqliteFile;
 
 use super::location::{FileKind, FileLocation};
 use super::task::{MediaTask, TaskState};
+use crate::teleclient::AccountId;
 
 /// The file name inside `data.dir`.
 pub const FILE_NAME: &str = "media.sqlite";
@@ -146,7 +147,7 @@ impl TaskStore {
                     task.kind,
                     task.mime_type,
                     size_column(task.size),
-                    task.owner,
+                    task.owner.0,
                     task.chat_id,
                     task.message_id,
                     location.kind.as_str(),
@@ -230,7 +231,7 @@ impl TaskStore {
     pub fn set_owner(
         &self,
         media_id: i64,
-        owner: i64,
+        owner: AccountId,
         location: &FileLocation,
     ) -> Result<(), StoreError> {
         self.relocate(media_id, Some(owner), location)
@@ -245,7 +246,7 @@ impl TaskStore {
     fn relocate(
         &self,
         media_id: i64,
-        owner: Option<i64>,
+        owner: Option<AccountId>,
         location: &FileLocation,
     ) -> Result<(), StoreError> {
         let changed = self
@@ -256,7 +257,7 @@ impl TaskStore {
                  where media_id = ?1",
                 params![
                     media_id,
-                    owner,
+                    owner.map(|owner| owner.0),
                     location.kind.as_str(),
                     location.access_hash,
                     location.file_reference,
@@ -363,7 +364,7 @@ impl TaskStore {
             kind: raw.kind,
             mime_type: raw.mime_type,
             size,
-            owner: raw.owner,
+            owner: AccountId(raw.owner),
             chat_id: raw.chat_id,
             message_id: raw.message_id,
             location: FileLocation {

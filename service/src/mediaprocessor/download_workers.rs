@@ -30,7 +30,7 @@ const TRANSIENT_RETRY: Duration = Duration::from_secs(5);
 impl Inner {
     /// One worker of `account`'s queue, until shutdown.
     pub(crate) async fn download_worker(self: Arc<Inner>, account: Arc<TeleClient>) {
-        let owner = account.id().0;
+        let owner = account.id();
         loop {
             let pushed = self.queues.notified();
             tokio::pin!(pushed);
@@ -55,7 +55,7 @@ impl Inner {
     }
 
     async fn download_one(&self, account: &Arc<TeleClient>, media_id: i64) {
-        let owner = account.id().0;
+        let owner = account.id();
         let task = match self.store.get(media_id) {
             Ok(Some(task)) => task,
             Ok(None) => return self.queues.finish(owner, media_id),
@@ -94,7 +94,7 @@ impl Inner {
                 }
             }
             Err(DownloadError::OwnerGone { reason, .. }) => {
-                tracing::warn!(account = owner, media_id, %reason, "owner of media tasks gone: handing them over");
+                tracing::warn!(account = %owner, media_id, %reason, "owner of media tasks gone: handing them over");
                 self.pool.retire(account, &reason);
                 self.orphaned(media_id);
                 for waiting in self.queues.drain(owner) {
@@ -102,7 +102,7 @@ impl Inner {
                 }
             }
             Err(error) if error.wants_another_account() => {
-                tracing::warn!(account = owner, media_id, %error, "handing a media task to another account");
+                tracing::warn!(account = %owner, media_id, %error, "handing a media task to another account");
                 self.orphaned(media_id);
             }
             Err(DownloadError::Cooling { retry_after, .. }) => {
@@ -207,7 +207,7 @@ impl Inner {
         };
         match refetch(&located, task.chat_id, task.message_id, media_id).await {
             Ok(location) => {
-                let new_owner = located.id().0;
+                let new_owner = located.id();
                 let moved = self
                     .store
                     .set_owner(media_id, new_owner, &location)
@@ -218,8 +218,8 @@ impl Inner {
                 }
                 tracing::info!(
                     media_id,
-                    from = task.owner,
-                    to = new_owner,
+                    from = %task.owner,
+                    to = %new_owner,
                     "media task taken over"
                 );
                 self.stats.takeover();

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use tgc_common::config::MediaKind;
 use tgc_model::media::{FileLocation, Inserted, MediaTask, TaskState};
-use tgc_model::teleclient::{AccountId, AccountState};
+use tgc_model::teleclient::AccountState;
 
 use super::Inner;
 use crate::parser::{MediaFile, MediaHook, StorageRef, StorageStatus, storage_key};
@@ -108,7 +108,7 @@ impl Inner {
 
     /// Puts a task in its owner's queue, or hands it over if the owner cannot serve.
     pub(crate) fn enqueue(&self, task: &MediaTask) {
-        match self.pool.account(AccountId(task.owner)) {
+        match self.pool.account(task.owner) {
             Some(account) if !matches!(account.state(), AccountState::Deauthorized { .. }) => {
                 self.queues.push(account, task.media_id);
             }

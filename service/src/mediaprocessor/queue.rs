@@ -12,7 +12,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tgc_model::teleclient::{PendingDownload, TeleClient};
+use tgc_model::teleclient::{AccountId, PendingDownload, TeleClient};
 use tokio::sync::Notify;
 
 /// One account's queue.
@@ -23,17 +23,17 @@ struct Lane {
     guards: HashMap<i64, PendingDownload>,
 }
 
-/// Every account's queue, keyed by the account's user id.
+/// Every account's queue, keyed by the account.
 #[derive(Default)]
 pub(crate) struct Queues {
-    lanes: Mutex<HashMap<i64, Lane>>,
+    lanes: Mutex<HashMap<AccountId, Lane>>,
     /// Tasks queued or running anywhere, so a task met twice is not queued twice.
     tracked: Mutex<HashSet<i64>>,
     wake: Notify,
 }
 
 impl Queues {
-    fn lanes(&self) -> MutexGuard<'_, HashMap<i64, Lane>> {
+    fn lanes(&self) -> MutexGuard<'_, HashMap<AccountId, Lane>> {
         self.lanes
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -51,7 +51,7 @@ impl Queues {
             return false;
         }
         let mut lanes = self.lanes();
-        let lane = lanes.entry(account.id().0).or_default();
+        let lane = lanes.entry(account.id()).or_default();
         lane.guards.insert(media_id, account.begin_download());
         lane.waiting.push_back(media_id);
         drop(lanes);
@@ -61,7 +61,7 @@ impl Queues {
 
     /// The next task of `account`, if any; it stays counted against the account until
     /// [`Queues::finish`].
-    pub fn pop(&self, account: i64) -> Option<i64> {
+    pub fn pop(&self, account: AccountId) -> Option<i64> {
         self.lanes().get_mut(&account)?.waiting.pop_front()
     }
 
@@ -72,7 +72,7 @@ impl Queues {
 
     /// The task left `account` (done, failed, or moving to another account). It stays
     /// tracked if another account's queue holds it (it was taken over meanwhile).
-    pub fn finish(&self, account: i64, media_id: i64) {
+    pub fn finish(&self, account: AccountId, media_id: i64) {
         let mut lanes = self.lanes();
         if let Some(lane) = lanes.get_mut(&account) {
             lane.guards.remove(&media_id);
@@ -88,7 +88,7 @@ impl Queues {
     }
 
     /// Takes every waiting task off `account` (it died): their ids, to hand over.
-    pub fn drain(&self, account: i64) -> Vec<i64> {
+    pub fn drain(&self, account: AccountId) -> Vec<i64> {
         let mut lanes = self.lanes();
         let Some(lane) = lanes.get_mut(&account) else {
             return Vec::new();

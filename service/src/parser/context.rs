@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use tgc_model::teleclient::tl;
+use tgc_model::teleclient::{AccountId, tl};
 
 use super::peer_summary::{PeerKind, PeerSummary};
 use super::storage_ref::{MediaHook, MediaRefs};
@@ -17,7 +17,7 @@ use super::storage_ref::{MediaHook, MediaRefs};
 /// The users and chats known while parsing, the fetching account, and the media hook.
 #[derive(Clone)]
 pub struct ParseContext {
-    account: i64,
+    account: AccountId,
     peers: HashMap<(PeerKind, i64), PeerSummary>,
     media: Arc<dyn MediaHook>,
 }
@@ -25,7 +25,7 @@ pub struct ParseContext {
 impl ParseContext {
     /// An empty context for `account` (the user id of the account that fetched the
     /// messages), with the default [`MediaRefs`] hook.
-    pub fn new(account: i64) -> ParseContext {
+    pub fn new(account: AccountId) -> ParseContext {
         ParseContext {
             account,
             peers: HashMap::new(),
@@ -34,7 +34,10 @@ impl ParseContext {
     }
 
     /// A context knowing every user and chat that came with a `messages.*` reply.
-    pub fn from_messages(messages: &tl::enums::messages::Messages, account: i64) -> ParseContext {
+    pub fn from_messages(
+        messages: &tl::enums::messages::Messages,
+        account: AccountId,
+    ) -> ParseContext {
         use tl::enums::messages::Messages;
         let mut context = ParseContext::new(account);
         match messages {
@@ -71,7 +74,7 @@ impl ParseContext {
     }
 
     /// The user id of the account that fetched the messages.
-    pub fn account(&self) -> i64 {
+    pub fn account(&self) -> AccountId {
         self.account
     }
 

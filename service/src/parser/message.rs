@@ -7,7 +7,7 @@
 //! (`messageEmpty`) has its own short form: `type: "empty"`, its id, and its chat if known.
 
 use serde_json::{Value, json};
-use tgc_model::teleclient::tl;
+use tgc_model::teleclient::{AccountId, tl};
 
 use super::SCHEMA_VERSION;
 use super::action::action_json;
@@ -28,14 +28,14 @@ pub fn parse_message(message: &tl::enums::Message, ctx: &ParseContext) -> Value 
             "schema": SCHEMA_VERSION,
             "type": "empty",
             "id": m.id,
-            "account_id": ctx.account(),
+            "account_id": ctx.account().0,
             "chat": m.peer_id.as_ref().map(|p| tl_peer_json(p, ctx)),
         }),
     }
 }
 
 /// Every message of a `messages.*` reply, parsed with the users and chats that came with it.
-pub fn parse_messages(messages: &tl::enums::messages::Messages, account: i64) -> Vec<Value> {
+pub fn parse_messages(messages: &tl::enums::messages::Messages, account: AccountId) -> Vec<Value> {
     let ctx = ParseContext::from_messages(messages, account);
     messages_of(messages)
         .iter()
@@ -67,7 +67,7 @@ fn regular(m: &tl::types::Message, ctx: &ParseContext) -> Value {
         "schema": SCHEMA_VERSION,
         "type": "message",
         "id": m.id,
-        "account_id": ctx.account(),
+        "account_id": ctx.account().0,
         "chat": tl_peer_json(&m.peer_id, ctx),
         "sender": sender(m.from_id.as_ref(), &m.peer_id, m.out, ctx),
         "date": m.date,
@@ -101,7 +101,7 @@ fn service(m: &tl::types::MessageService, ctx: &ParseContext) -> Value {
         "schema": SCHEMA_VERSION,
         "type": "service",
         "id": m.id,
-        "account_id": ctx.account(),
+        "account_id": ctx.account().0,
         "chat": tl_peer_json(&m.peer_id, ctx),
         "sender": sender(m.from_id.as_ref(), &m.peer_id, m.out, ctx),
         "date": m.date,
@@ -143,7 +143,7 @@ fn sender(
         return tl_peer_json(from, ctx);
     }
     match PeerKind::of(chat) {
-        (PeerKind::User, _) if out => peer_json(PeerKind::User, ctx.account(), ctx),
+        (PeerKind::User, _) if out => peer_json(PeerKind::User, ctx.account().0, ctx),
         (PeerKind::User, id) => peer_json(PeerKind::User, id, ctx),
         (PeerKind::Channel, id) => peer_json(PeerKind::Channel, id, ctx),
         (PeerKind::Chat, _) => Value::Null,

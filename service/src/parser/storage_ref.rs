@@ -11,7 +11,7 @@
 //! [`MediaRefs`] gives the deterministic key with status `pending`.
 
 use tgc_common::hashing::murmur3_128;
-use tgc_model::teleclient::tl;
+use tgc_model::teleclient::{AccountId, tl};
 
 /// The deterministic storage key of a Telegram media id (see the module docs).
 pub fn storage_key(media_id: i64) -> String {
@@ -60,7 +60,7 @@ pub struct MediaFile<'a> {
     pub size: Option<i64>,
     pub mime_type: Option<&'a str>,
     /// The account whose file reference this is (references are valid for it only).
-    pub account: i64,
+    pub account: AccountId,
     /// The chat (marked id) and message it came in, to refetch an expired reference.
     pub chat_id: Option<i64>,
     pub message_id: i32,

@@ -12,7 +12,7 @@
 //! object naming the chat and the message.
 
 use serde_json::json;
-use tgc_model::teleclient::tl;
+use tgc_model::teleclient::{AccountId, tl};
 
 use crate::parser::{ParseContext, SCHEMA_VERSION, marked_id, parse_message};
 
@@ -119,13 +119,13 @@ impl Event {
     }
 
     /// The event for a deleted message.
-    pub fn deleted(chat_id: i64, message_id: i32, account: i64) -> Event {
+    pub fn deleted(chat_id: i64, message_id: i32, account: AccountId) -> Event {
         let body = json!({
             "schema": SCHEMA_VERSION,
             "event": "delete",
             "chat_id": chat_id,
             "id": message_id,
-            "account": account,
+            "account": account.0,
         });
         Event {
             kind: EventKind::Delete,
@@ -218,7 +218,7 @@ mod tests {
 
     #[test]
     fn a_new_message_is_named_by_chat_message_and_kind() {
-        let ctx = ParseContext::new(1001);
+        let ctx = ParseContext::new(AccountId(1001));
         let event = Event::of_message(EventKind::New, &channel_message(7, None), &ctx).unwrap();
         assert_eq!(event.chat_id, -1_000_000_100_001);
         assert_eq!(event.id(), "-1000000100001:7:new:0");
@@ -230,7 +230,7 @@ mod tests {
 
     #[test]
     fn each_edit_is_its_own_event_and_the_same_edit_is_the_same_event() {
-        let ctx = ParseContext::new(1001);
+        let ctx = ParseContext::new(AccountId(1001));
         let first =
             Event::of_message(EventKind::Edit, &channel_message(7, Some(10)), &ctx).unwrap();
         let again =
@@ -245,7 +245,7 @@ mod tests {
 
     #[test]
     fn a_deletion_names_its_chat_and_message() {
-        let event = Event::deleted(-1_000_000_100_001, 9, 1001);
+        let event = Event::deleted(-1_000_000_100_001, 9, AccountId(1001));
         assert_eq!(event.id(), "-1000000100001:9:delete:0");
         assert_eq!(event.routing_key(), "message.delete.-1000000100001");
         let body: serde_json::Value = serde_json::from_slice(&event.body).unwrap();
@@ -260,6 +260,8 @@ mod tests {
             id: 3,
             peer_id: None,
         });
-        assert!(Event::of_message(EventKind::New, &empty, &ParseContext::new(1)).is_none());
+        assert!(
+            Event::of_message(EventKind::New, &empty, &ParseContext::new(AccountId(1))).is_none()
+        );
     }
 }

@@ -9,7 +9,7 @@
 //! `chatJoinedByLink`, `chatJoinedByRequest`).
 
 use grammers_client::session::types::PeerId;
-use tgc_model::teleclient::tl;
+use tgc_model::teleclient::{AccountId, tl};
 
 /// A membership of the account that changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,10 +22,11 @@ pub enum MembershipChange {
 /// that came with the update (they carry a channel's `left` flag).
 pub fn of_update(
     update: &tl::enums::Update,
-    me: i64,
+    me: AccountId,
     chats: &[tl::enums::Chat],
 ) -> Option<MembershipChange> {
     use tl::enums::Update as U;
+    let me_id = me.0;
     match update {
         U::Channel(u) => {
             let channel = PeerId::channel_unchecked(u.channel_id);
@@ -41,7 +42,7 @@ pub fn of_update(
                 _ => None,
             })
         }
-        U::ChannelParticipant(u) if u.user_id == me => {
+        U::ChannelParticipant(u) if u.user_id == me_id => {
             let channel = PeerId::channel_unchecked(u.channel_id);
             Some(match &u.new_participant {
                 None
@@ -50,10 +51,10 @@ pub fn of_update(
                 Some(_) => MembershipChange::Joined(channel),
             })
         }
-        U::ChatParticipantAdd(u) if u.user_id == me => {
+        U::ChatParticipantAdd(u) if u.user_id == me_id => {
             Some(MembershipChange::Joined(PeerId::chat_unchecked(u.chat_id)))
         }
-        U::ChatParticipantDelete(u) if u.user_id == me => {
+        U::ChatParticipantDelete(u) if u.user_id == me_id => {
             Some(MembershipChange::Left(PeerId::chat_unchecked(u.chat_id)))
         }
         U::NewMessage(u) => of_message(&u.message, me),
@@ -63,8 +64,9 @@ pub fn of_update(
 }
 
 /// The change a service message reports about the account `me`, if any.
-pub fn of_message(message: &tl::enums::Message, me: i64) -> Option<MembershipChange> {
+pub fn of_message(message: &tl::enums::Message, me: AccountId) -> Option<MembershipChange> {
     use tl::enums::MessageAction as A;
+    let me = me.0;
     let tl::enums::Message::Service(service) = message else {
         return None;
     };
@@ -120,7 +122,7 @@ mod tests {
             Some(7),
         );
         assert_eq!(
-            of_message(&added, ME),
+            of_message(&added, AccountId(ME)),
             Some(MembershipChange::Joined(PeerId::chat_unchecked(500)))
         );
         let someone_else = service(
@@ -129,7 +131,7 @@ mod tests {
             }),
             Some(7),
         );
-        assert_eq!(of_message(&someone_else, ME), None);
+        assert_eq!(of_message(&someone_else, AccountId(ME)), None);
         let kicked = service(
             tl::enums::MessageAction::ChatDeleteUser(tl::types::MessageActionChatDeleteUser {
                 user_id: ME,
@@ -137,7 +139,7 @@ mod tests {
             Some(7),
         );
         assert_eq!(
-            of_message(&kicked, ME),
+            of_message(&kicked, AccountId(ME)),
             Some(MembershipChange::Left(PeerId::chat_unchecked(500)))
         );
         let by_link = service(
@@ -147,7 +149,7 @@ mod tests {
             Some(ME),
         );
         assert_eq!(
-            of_message(&by_link, ME),
+            of_message(&by_link, AccountId(ME)),
             Some(MembershipChange::Joined(PeerId::chat_unchecked(500)))
         );
     }
@@ -166,10 +168,14 @@ mod tests {
             qts: 1,
         });
         assert_eq!(
-            of_update(&left, ME, &[]),
+            of_update(&left, AccountId(ME), &[]),
             Some(MembershipChange::Left(PeerId::channel_unchecked(42)))
         );
-        assert_eq!(of_update(&left, 7, &[]), None, "about someone else");
+        assert_eq!(
+            of_update(&left, AccountId(7), &[]),
+            None,
+            "about someone else"
+        );
 
         let added = tl::enums::Update::ChatParticipantAdd(tl::types::UpdateChatParticipantAdd {
             chat_id: 500,
@@ -179,7 +185,7 @@ mod tests {
             version: 1,
         });
         assert_eq!(
-            of_update(&added, ME, &[]),
+            of_update(&added, AccountId(ME), &[]),
             Some(MembershipChange::Joined(PeerId::chat_unchecked(500)))
         );
     }
@@ -187,7 +193,7 @@ mod tests {
     #[test]
     fn a_channel_update_without_its_channel_says_nothing() {
         let update = tl::enums::Update::Channel(tl::types::UpdateChannel { channel_id: 42 });
-        assert_eq!(of_update(&update, ME, &[]), None);
+        assert_eq!(of_update(&update, AccountId(ME), &[]), None);
         let forbidden = tl::enums::Chat::ChannelForbidden(tl::types::ChannelForbidden {
             broadcast: true,
             megagroup: false,
@@ -198,7 +204,7 @@ mod tests {
             until_date: None,
         });
         assert_eq!(
-            of_update(&update, ME, &[forbidden]),
+            of_update(&update, AccountId(ME), &[forbidden]),
             Some(MembershipChange::Left(PeerId::channel_unchecked(42)))
         );
     }

@@ -170,10 +170,10 @@ impl Reader {
     fn read(&mut self, update: &tl::enums::Update, peers: &PeerMap) {
         use tl::enums::Update as U;
         let (users, chats) = raw_peers(peers);
-        if let Some(change) = membership::of_update(update, self.account.0, &chats) {
+        if let Some(change) = membership::of_update(update, self.account, &chats) {
             self.record(change);
         }
-        let (account, media) = (self.account.0, Arc::clone(&self.shared.media));
+        let (account, media) = (self.account, Arc::clone(&self.shared.media));
         let ctx = || {
             let mut ctx = ParseContext::new(account).with_media_hook(media);
             ctx.add_peers(&users, &chats);
@@ -187,13 +187,13 @@ impl Reader {
             U::DeleteChannelMessages(u) => {
                 let chat = PeerId::channel_unchecked(u.channel_id).bot_api_dialog_id_unchecked();
                 for id in &u.messages {
-                    self.offer(Event::deleted(chat, *id, self.account.0));
+                    self.offer(Event::deleted(chat, *id, self.account));
                 }
             }
             U::DeleteMessages(u) => {
                 for id in &u.messages {
                     match self.recent.chat_of(*id) {
-                        Some(chat) => self.offer(Event::deleted(chat, *id, self.account.0)),
+                        Some(chat) => self.offer(Event::deleted(chat, *id, self.account)),
                         None => {
                             tracing::debug!(account = %self.account, id, "deletion of a message whose chat is unknown")
                         }

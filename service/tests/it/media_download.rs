@@ -11,7 +11,7 @@ use telesim::FaultSpan;
 use tgc_model::media::{
     DownloadError, FileKind, Inserted, MediaTask, TaskState, TaskStore, download, plan,
 };
-use tgc_model::teleclient::AccountState;
+use tgc_model::teleclient::{AccountId, AccountState};
 
 /// telesim batches whatever answers are ready into one container of up to 1 MiB plus the
 /// last answer, and grammers refuses (panics in its sender task on) a container above about
@@ -344,7 +344,7 @@ fn store_task(media_id: i64) -> MediaTask {
         kind: "video".into(),
         mime_type: Some("video/mp4".into()),
         size: 12_345_678,
-        owner: ALICE,
+        owner: AccountId(ALICE),
         chat_id: -1_000_000_000_042,
         message_id: 17,
         location: tgc_model::media::FileLocation {
@@ -373,13 +373,13 @@ fn the_store_keeps_one_task_per_media_and_its_state_across_reopening() {
         assert_eq!(store.insert(&store_task(1)).unwrap(), Inserted::New);
         assert_eq!(store.insert(&store_task(2)).unwrap(), Inserted::New);
         let mut again = store_task(1);
-        again.owner = 1234;
+        again.owner = AccountId(1234);
         assert_eq!(
             store.insert(&again).unwrap(),
             Inserted::Existing(TaskState::Queued),
             "a second insert of the same media leaves the first"
         );
-        assert_eq!(store.get(1).unwrap().unwrap().owner, ALICE);
+        assert_eq!(store.get(1).unwrap().unwrap().owner, AccountId(ALICE));
 
         store
             .set_state(1, TaskState::Downloading, Some("FLOOD_WAIT_5"))
@@ -396,7 +396,7 @@ fn the_store_keeps_one_task_per_media_and_its_state_across_reopening() {
             dc_id: 2,
             ..store_task(3).location
         };
-        store.set_owner(3, 7999, &moved).unwrap();
+        store.set_owner(3, AccountId(7999), &moved).unwrap();
         store.mark_chunk(3, 0).unwrap();
         store.mark_chunk(3, 5).unwrap();
         store.mark_chunk(3, 5).unwrap();
@@ -415,7 +415,10 @@ fn the_store_keeps_one_task_per_media_and_its_state_across_reopening() {
     assert_eq!(one.mime_type.as_deref(), Some("video/mp4"));
     assert_eq!(one.size, 12_345_678);
     let three = store.get(3).unwrap().unwrap();
-    assert_eq!((three.owner, three.location.access_hash), (7999, 777));
+    assert_eq!(
+        (three.owner, three.location.access_hash),
+        (AccountId(7999), 777)
+    );
     assert_eq!(three.location.file_reference, vec![9; 20]);
     assert_eq!(
         store

@@ -4,6 +4,7 @@
 //! S3-compatible server (moto).
 
 use std::sync::Arc;
+use tgc_model::teleclient::AccountId;
 
 use testkit::guarded;
 use testkit::moto::MotoServer;
@@ -89,7 +90,7 @@ async fn a_dead_owner_hands_its_tasks_to_another_account_that_sees_the_chat() {
     read_channel(&pool, &first, 0, owner).await;
     // Queued downloads weigh on the owner in the pool's picks.
     let pending = pool
-        .account(tgc_model::teleclient::AccountId(owner))
+        .account(AccountId(owner))
         .expect("the owner")
         .pending_downloads();
     assert!(pending > 0, "the owner's queued downloads are not counted");
@@ -124,7 +125,8 @@ async fn a_dead_owner_hands_its_tasks_to_another_account_that_sees_the_chat() {
         let task = second.task(media_id(0, m)).unwrap().unwrap();
         assert_eq!(task.state, TaskState::Stored);
         assert_ne!(
-            task.owner, owner,
+            task.owner,
+            AccountId(owner),
             "media {} stayed with the dead owner",
             task.media_id
         );
@@ -190,7 +192,8 @@ async fn kind_filters_and_size_caps_skip_media_without_downloading_it() {
     .expect("the pipeline starts");
     let account = members(3)[0];
     let answer = history_via(&pool, account, &channel_name(3), CHANNELS.start + 3).await;
-    let cx = ParseContext::from_messages(&answer, account).with_media_hook(processor.hook());
+    let cx =
+        ParseContext::from_messages(&answer, AccountId(account)).with_media_hook(processor.hook());
     let tgc_model::teleclient::tl::enums::messages::Messages::ChannelMessages(page) = &answer
     else {
         panic!("a channel's history");

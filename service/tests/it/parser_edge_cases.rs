@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::parser_support::{assert_valid, schema_validator};
 use serde_json::{Value, json};
-use tgc_model::teleclient::tl;
+use tgc_model::teleclient::{AccountId, tl};
 use tgc_service::parser::{
     MediaFile, MediaHook, ParseContext, StorageRef, StorageStatus, marked_id, parse_chat,
     parse_message, parse_messages, parse_user, storage_key,
@@ -136,14 +136,14 @@ fn parse(message: tl::types::Message, ctx: &ParseContext) -> Value {
 fn media_of(media: tl::enums::MessageMedia) -> Value {
     let mut m = message(1, channel_peer(10), "");
     m.media = Some(media);
-    parse(m, &ParseContext::new(ACCOUNT))["media"].clone()
+    parse(m, &ParseContext::new(AccountId(ACCOUNT)))["media"].clone()
 }
 
 #[test]
 fn a_small_group_message_without_from_id_has_no_sender() {
     let parsed = parse(
         message(3, group_peer(500), "who wrote me?"),
-        &ParseContext::new(ACCOUNT),
+        &ParseContext::new(AccountId(ACCOUNT)),
     );
     assert_eq!(parsed["sender"], Value::Null);
     assert_eq!(parsed["chat"]["id"], -500);
@@ -151,7 +151,7 @@ fn a_small_group_message_without_from_id_has_no_sender() {
 
 #[test]
 fn in_a_private_chat_the_sender_is_the_other_user_or_this_account() {
-    let ctx = ParseContext::new(ACCOUNT);
+    let ctx = ParseContext::new(AccountId(ACCOUNT));
     let incoming = parse(message(1, user_peer(7), "hi"), &ctx);
     assert_eq!(incoming["sender"]["id"], 7);
     let mut sent = message(2, user_peer(7), "hello");
@@ -165,7 +165,7 @@ fn in_a_private_chat_the_sender_is_the_other_user_or_this_account() {
 fn an_unknown_peer_keeps_its_id_and_a_default_type() {
     let mut m = message(1, channel_peer(10), "");
     m.from_id = Some(user_peer(99));
-    let parsed = parse(m, &ParseContext::new(ACCOUNT));
+    let parsed = parse(m, &ParseContext::new(AccountId(ACCOUNT)));
     assert_eq!(
         parsed["sender"],
         json!({"id": 99, "bare_id": 99, "type": "user", "name": null, "username": null})
@@ -179,7 +179,7 @@ fn huge_ids_stay_exact_and_an_unmarkable_chat_id_is_null() {
     m.grouped_id = Some(i64::MIN);
     m.from_id = Some(user_peer(i64::MAX));
     m.media = Some(document(i64::MAX, "application/octet-stream", vec![]));
-    let parsed = parse(m, &ParseContext::new(ACCOUNT));
+    let parsed = parse(m, &ParseContext::new(AccountId(ACCOUNT)));
     assert_eq!(parsed["id"], i32::MAX);
     assert_eq!(parsed["chat"]["id"], Value::Null);
     assert_eq!(parsed["chat"]["bare_id"], i64::MAX);
@@ -206,7 +206,7 @@ fn entity_offsets_count_utf16_units_and_a_cut_surrogate_pair_covers_nothing() {
         entity(8, 1),  // half of 𝄞
         entity(9, 50), // past the end
     ]);
-    let parsed = parse(m, &ParseContext::new(ACCOUNT));
+    let parsed = parse(m, &ParseContext::new(AccountId(ACCOUNT)));
     let covered: Vec<&Value> = parsed["entities"]
         .as_array()
         .expect("entities")
@@ -271,7 +271,7 @@ fn entity_types_telesim_does_not_send_keep_their_fields() {
             }),
         }),
     ]);
-    let parsed = parse(m, &ParseContext::new(ACCOUNT));
+    let parsed = parse(m, &ParseContext::new(AccountId(ACCOUNT)));
     assert_eq!(
         parsed["entities"],
         json!([
@@ -409,7 +409,10 @@ fn media_without_a_file_is_named_and_has_no_storage() {
 
     let mut m = message(1, channel_peer(10), "");
     m.media = Some(tl::enums::MessageMedia::Empty);
-    assert_eq!(parse(m, &ParseContext::new(ACCOUNT))["media"], Value::Null);
+    assert_eq!(
+        parse(m, &ParseContext::new(AccountId(ACCOUNT)))["media"],
+        Value::Null
+    );
 }
 
 #[test]
@@ -458,7 +461,7 @@ fn reactions_and_reply_counts_are_listed() {
             read_max_id: None,
         },
     ));
-    let parsed = parse(m, &ParseContext::new(ACCOUNT));
+    let parsed = parse(m, &ParseContext::new(AccountId(ACCOUNT)));
     assert_eq!(parsed["replies"], 31);
     assert_eq!(
         parsed["reactions"],
@@ -472,7 +475,7 @@ fn reactions_and_reply_counts_are_listed() {
 
 #[test]
 fn replies_in_threads_across_chats_and_to_stories() {
-    let ctx = ParseContext::new(ACCOUNT);
+    let ctx = ParseContext::new(AccountId(ACCOUNT));
     let mut thread = message(5, channel_peer(10), "");
     thread.reply_to = Some(tl::enums::MessageReplyHeader::Header(
         tl::types::MessageReplyHeader {
@@ -533,7 +536,7 @@ fn unmapped_service_actions_are_named_by_their_constructor() {
         reactions: None,
         ttl_period: None,
     });
-    let ctx = ParseContext::new(ACCOUNT);
+    let ctx = ParseContext::new(AccountId(ACCOUNT));
     let parsed = parse_message(&service, &ctx);
     assert_valid(&schema_validator(), &parsed);
     assert_eq!(
@@ -560,7 +563,7 @@ fn an_empty_message_without_a_chat_has_a_null_chat() {
         id: 3,
         peer_id: None,
     });
-    let parsed = parse_message(&empty, &ParseContext::new(ACCOUNT));
+    let parsed = parse_message(&empty, &ParseContext::new(AccountId(ACCOUNT)));
     assert_valid(&schema_validator(), &parsed);
     assert_eq!(
         parsed,
@@ -581,7 +584,7 @@ impl MediaHook for Recording {
             seen.push((
                 media.id,
                 media.kind,
-                media.account,
+                media.account.0,
                 media.chat_id,
                 media.message_id,
             ));
@@ -596,7 +599,7 @@ impl MediaHook for Recording {
 #[test]
 fn an_installed_media_hook_names_the_storage_and_learns_where_the_media_was() {
     let hook = Arc::new(Recording::default());
-    let ctx = ParseContext::new(ACCOUNT).with_media_hook(hook.clone());
+    let ctx = ParseContext::new(AccountId(ACCOUNT)).with_media_hook(hook.clone());
     let mut m = message(9, channel_peer(10), "");
     m.media = Some(document(55, "audio/ogg", vec![]));
     let parsed = parse_message(&tl::enums::Message::Message(m), &ctx);
@@ -626,7 +629,7 @@ fn users_and_chats_that_came_with_the_messages_name_them_and_a_min_user_keeps_th
         chats: vec![channel],
         users: vec![full, min],
     });
-    let parsed = parse_messages(&reply, ACCOUNT);
+    let parsed = parse_messages(&reply, AccountId(ACCOUNT));
     assert_eq!(parsed.len(), 1);
     assert_valid(&schema_validator(), &parsed[0]);
     assert_eq!(parsed[0]["sender"]["name"], "Grace Hopper");
@@ -638,7 +641,7 @@ fn users_and_chats_that_came_with_the_messages_name_them_and_a_min_user_keeps_th
         tl::enums::messages::Messages::NotModified(tl::types::messages::MessagesNotModified {
             count: 3,
         });
-    assert!(parse_messages(&not_modified, ACCOUNT).is_empty());
+    assert!(parse_messages(&not_modified, AccountId(ACCOUNT)).is_empty());
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use crate::parser_support::schema_validator;
 use serde_json::{Value, json};
-use tgc_model::teleclient::tl;
+use tgc_model::teleclient::{AccountId, tl};
 use tgc_service::parser::{MESSAGE_SCHEMA_V1, ParseContext, SCHEMA_VERSION, parse_message};
 
 fn schema() -> Value {
@@ -85,7 +85,7 @@ fn sample() -> Value {
         id: 1,
         peer_id: Some(tl::enums::Peer::Chat(tl::types::PeerChat { chat_id: 5 })),
     });
-    parse_message(&message, &ParseContext::new(42))
+    parse_message(&message, &ParseContext::new(AccountId(42)))
 }
 
 #[test]
@@ -135,7 +135,7 @@ fn a_service_message_with_media_or_a_regular_one_with_an_action_is_refused() {
         reactions: None,
         ttl_period: None,
     });
-    let parsed = parse_message(&service, &ParseContext::new(42));
+    let parsed = parse_message(&service, &ParseContext::new(AccountId(42)));
     assert!(validator.is_valid(&parsed), "{parsed}");
 
     let mut with_media = parsed.clone();

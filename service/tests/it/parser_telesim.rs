@@ -12,7 +12,7 @@ use telesim::world::demo::{
     ALICE, BOB, DAVE, EVE, FRIENDS, NEWS, NEWS_CHAT, SECRET_LAB, TECH_DIGEST,
 };
 use telesim::world::{Action, Chat, ChatKind, Entity, EntityKind, Forward, Message, World};
-use tgc_model::teleclient::tl;
+use tgc_model::teleclient::{AccountId, tl};
 use tgc_service::parser::{ParseContext, parse_message, parse_messages, storage_key};
 
 /// A public channel added to the demo world: one message with every entity type telesim
@@ -127,7 +127,7 @@ impl Fixture {
     /// Every message of a chat as Alice reads it, parsed, newest first.
     async fn parsed(&self, chat_id: i64) -> Vec<Value> {
         let raw = history(&self.alice, self.input_peer(chat_id), 100).await;
-        parse_messages(&raw, ALICE)
+        parse_messages(&raw, AccountId(ALICE))
     }
 
     async fn shutdown(self) {
@@ -487,7 +487,7 @@ async fn a_missing_message_has_the_empty_form() {
     )
     .await
     .expect("channels.getMessages succeeds");
-    let ctx = ParseContext::from_messages(&raw, ALICE);
+    let ctx = ParseContext::from_messages(&raw, AccountId(ALICE));
     let tl::enums::messages::Messages::ChannelMessages(raw) = raw else {
         panic!("a channel answers with channel messages");
     };
@@ -519,7 +519,7 @@ async fn corrupted_messages_from_the_wire_still_parse_into_the_schema() {
     let mut raw = Vec::new();
     for chat_id in [NEWS, FRIENDS, LAB] {
         let reply = history(&fixture.alice, fixture.input_peer(chat_id), 100).await;
-        let ctx = ParseContext::from_messages(&reply, ALICE);
+        let ctx = ParseContext::from_messages(&reply, AccountId(ALICE));
         let messages = match reply {
             tl::enums::messages::Messages::Messages(m) => m.messages,
             tl::enums::messages::Messages::ChannelMessages(m) => m.messages,

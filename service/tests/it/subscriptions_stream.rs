@@ -22,7 +22,7 @@ struct RecordingPipeline {
 impl MediaHook for RecordingPipeline {
     fn storage(&self, media: &MediaFile<'_>) -> StorageRef {
         self.handed.lock().unwrap().push((
-            media.account,
+            media.account.0,
             media.id,
             media.chat_id,
             media.message_id,

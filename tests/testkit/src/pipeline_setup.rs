@@ -18,7 +18,7 @@ use tgc_model::directory::Directory;
 use tgc_model::media::TaskState;
 use tgc_model::teleclient::{AccountId, ChatRef, ClientConfig, PeerId, TeleClients, tl};
 use tgc_service::mediaprocessor::{MediaConfig, MediaProcessor, Storage};
-use tgc_service::parser::{ParseContext, parse_message, storage_key};
+use tgc_service::parser::{ParseContext, messages_of, parse_message, storage_key};
 use tokio_util::sync::CancellationToken;
 
 use crate::guard::guarded;
@@ -181,15 +181,11 @@ pub async fn read_channel(pool: &TeleClients, processor: &MediaProcessor, c: usi
     .await
     .expect("the pool resolves the channel");
     let answer = history_via(pool, account, &channel_name(c), CHANNELS.start + c as i64).await;
-    let cx = ParseContext::from_messages(&answer, account).with_media_hook(processor.hook());
-    let messages = match &answer {
-        tl::enums::messages::Messages::ChannelMessages(m) => m.messages.clone(),
-        tl::enums::messages::Messages::Messages(m) => m.messages.clone(),
-        tl::enums::messages::Messages::Slice(m) => m.messages.clone(),
-        tl::enums::messages::Messages::NotModified(_) => Vec::new(),
-    };
+    let cx =
+        ParseContext::from_messages(&answer, AccountId(account)).with_media_hook(processor.hook());
+    let messages = messages_of(&answer);
     assert_eq!(messages.len(), PER_CHANNEL as usize);
-    for message in &messages {
+    for message in messages {
         let json = parse_message(message, &cx);
         let storage = &json["media"]["storage"];
         assert_eq!(

@@ -49,7 +49,7 @@ impl Handler for History {
                 .await?;
             let mut reply = page(
                 &served.value,
-                served.account.0,
+                served.account,
                 limit as usize,
                 cx.media_hook(),
             );

@@ -62,7 +62,7 @@ fn task_json(task: &MediaTask) -> Value {
         "kind": task.kind,
         "size": task.size,
         "mime_type": task.mime_type,
-        "account": task.owner,
+        "account": task.owner.0,
         "chat_id": task.chat_id,
         "message_id": task.message_id,
         "attempts": task.attempts,

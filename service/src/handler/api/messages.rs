@@ -59,7 +59,7 @@ impl Handler for Messages {
             let (answer, peer) = &served.value;
             // Outside channels ids are the account's own message box: keep this chat's only.
             let wanted = bare_id(peer);
-            let messages = parse_all(answer, served.account.0, cx.media_hook(), |m| {
+            let messages = parse_all(answer, served.account, cx.media_hook(), |m| {
                 in_chat(m, kind, wanted)
             });
             let found: Vec<i32> = crate::parser::messages_of(answer)

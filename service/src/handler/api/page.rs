@@ -3,7 +3,7 @@
 //! by the parser's own entry points (`messages_of`, `parse_message`).
 
 use serde_json::{Value, json};
-use tgc_model::teleclient::tl;
+use tgc_model::teleclient::{AccountId, tl};
 
 use std::sync::Arc;
 
@@ -32,7 +32,7 @@ pub fn message_id(message: &tl::enums::Message) -> i32 {
 /// `media` names (and the pipeline's hook queues) each media met.
 pub fn parse_all(
     answer: &tl::enums::messages::Messages,
-    account: i64,
+    account: AccountId,
     media: Arc<dyn MediaHook>,
     keep: impl Fn(&tl::enums::Message) -> bool,
 ) -> Vec<Value> {
@@ -48,7 +48,7 @@ pub fn parse_all(
 /// oldest id of a full page (ask again with `offset_id` set to it), `null` on the last page.
 pub fn page(
     answer: &tl::enums::messages::Messages,
-    account: i64,
+    account: AccountId,
     limit: usize,
     media: Arc<dyn MediaHook>,
 ) -> Value {

@@ -58,7 +58,7 @@ impl Handler for Search {
                     .await?;
                 let mut reply = page(
                     &served.value,
-                    served.account.0,
+                    served.account,
                     limit as usize,
                     cx.media_hook(),
                 );
@@ -97,7 +97,7 @@ impl Handler for Search {
                 .await?;
             let mut reply = page(
                 &served.value,
-                served.account.0,
+                served.account,
                 limit as usize,
                 cx.media_hook(),
             );

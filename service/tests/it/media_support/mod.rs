@@ -15,7 +15,7 @@ use telesim::world::{Chat, ChatKind, Media, MediaKind, Message, User, World};
 use testkit::SimSessions;
 use tgc_model::directory::Directory;
 use tgc_model::media::{DownloadOptions, MediaTask, TaskState, TaskStore, refetch_sized};
-use tgc_model::teleclient::{ChatRef, ClientConfig, PeerId, TeleClient, TeleClients};
+use tgc_model::teleclient::{AccountId, ChatRef, ClientConfig, PeerId, TeleClient, TeleClients};
 
 pub use testkit::guarded;
 
@@ -160,7 +160,7 @@ impl Setup {
             kind: if sample.photo { "photo" } else { "document" }.into(),
             mime_type: None,
             size,
-            owner: ALICE,
+            owner: AccountId(ALICE),
             chat_id: chat_id(),
             message_id: sample.message_id,
             location,
