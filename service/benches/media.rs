@@ -199,7 +199,7 @@ async fn pipeline(pool: &Arc<TeleClients>, dir: &std::path::Path, total: u64) ->
         ..MediaConfig::defaults(dir.join("data"))
     };
     let storage = Storage::local(dir.join("media")).expect("local storage");
-    let processor = MediaProcessor::start_with(config, storage, Arc::clone(pool), cancel.clone())
+    let processor = MediaProcessor::start(config, storage, Arc::clone(pool), cancel.clone())
         .expect("the pipeline starts");
     let mut stored = processor.watch_stored();
     let started = Instant::now();

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use testkit::broker::{amqp_url, delete_exchange, exchange};
 use testkit::stream_setup::{JOINED, Setup, client_config};
 use tgc_model::directory::Directory;
+use tgc_model::joinmap::JoinMap;
 use tgc_model::teleclient::TeleClients;
 use tgc_service::publisher::lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use tgc_service::publisher::lapin::{BasicProperties, Connection, ConnectionProperties};
@@ -121,7 +122,8 @@ async fn publisher_rate(events: usize) -> f64 {
     let (pool, _) = TeleClients::connect(Vec::new(), directory, &client_config()).await;
     let mut config = Setup::config_for(dir.path(), &exchange, &amqp_url());
     config.catch_up = false;
-    let handle = Publisher::start_with(config, Arc::new(pool), CancellationToken::new())
+    let joinmap = Arc::new(JoinMap::open_in(dir.path()).expect("the join map"));
+    let handle = Publisher::start(config, joinmap, Arc::new(pool), CancellationToken::new())
         .await
         .expect("the publisher");
     let mut published = handle.published();

@@ -35,7 +35,7 @@ use tgc_model::joinmap::JoinMap;
 use tgc_model::teleclient::TeleClients;
 use tgc_service::cryptor::Cryptor;
 use tgc_service::handler::{App, Gateway, Limits, Metrics, Operator, Shared, api};
-use tgc_service::mediaprocessor::MediaProcessor;
+use tgc_service::mediaprocessor::{MediaConfig, MediaProcessor, Storage};
 use tgc_service::parser::MediaHook;
 use tgc_service::publisher::{Publisher, PublisherConfig, PublisherHandle};
 use tokio::net::TcpListener;
@@ -93,10 +93,16 @@ impl Server {
         let pool = Arc::new(pool);
         // The media pipeline first: the live stream's parser queues media through its hook.
         let media_stop = CancellationToken::new();
+        let storage =
+            Storage::from_settings(&settings.media.storage).context("opening the media storage")?;
         let media = Arc::new(
-            MediaProcessor::start(settings, Arc::clone(&pool), media_stop.clone())
-                .await
-                .context("starting the media pipeline")?,
+            MediaProcessor::start(
+                MediaConfig::from_settings(settings),
+                storage,
+                Arc::clone(&pool),
+                media_stop.clone(),
+            )
+            .context("starting the media pipeline")?,
         );
         let live = LiveStream::start(settings, &pool, media.hook()).await?;
         let mut metrics = Metrics::new(Arc::clone(&pool));
@@ -199,6 +205,8 @@ struct LiveStream {
     /// Shared by the `join`/`leave`/`subscriptions` handlers and the publisher's streams.
     joinmap: Arc<JoinMap>,
     publisher: Option<PublisherHandle>,
+    /// Stops the publisher: the server fires it after the listeners drained.
+    stop: CancellationToken,
 }
 
 impl LiveStream {
@@ -214,23 +222,22 @@ impl LiveStream {
             return Ok(LiveStream {
                 joinmap,
                 publisher: None,
+                stop: CancellationToken::new(),
             });
         }
         let config = PublisherConfig::from_settings(settings)
             .context("configuring the publisher")?
             .with_media_hook(media);
         // The publisher's own token: the server stops it explicitly, after the listeners.
-        let publisher = Publisher::start_shared(
-            config,
-            Arc::clone(&joinmap),
-            Arc::clone(pool),
-            Default::default(),
-        )
-        .await
-        .context("starting the publisher")?;
+        let stop = CancellationToken::new();
+        let publisher =
+            Publisher::start(config, Arc::clone(&joinmap), Arc::clone(pool), stop.clone())
+                .await
+                .context("starting the publisher")?;
         Ok(LiveStream {
             joinmap,
             publisher: Some(publisher),
+            stop,
         })
     }
 
@@ -252,7 +259,8 @@ impl LiveStream {
         let Some(publisher) = self.publisher else {
             return;
         };
-        if tokio::time::timeout(PUBLISHER_STOP_GUARD, publisher.shutdown())
+        self.stop.cancel();
+        if tokio::time::timeout(PUBLISHER_STOP_GUARD, publisher.join())
             .await
             .is_err()
         {

@@ -131,19 +131,10 @@ pub(crate) struct Inner {
 }
 
 impl MediaProcessor {
-    /// Starts the pipeline from the configuration: storage by `media.storage.*`, the task
-    /// table and staging files in `data.dir`.
-    pub async fn start(
-        settings: &Settings,
-        pool: Arc<TeleClients>,
-        cancel: CancellationToken,
-    ) -> Result<MediaProcessor, MediaError> {
-        let storage = Storage::from_settings(&settings.media.storage)?;
-        MediaProcessor::start_with(MediaConfig::from_settings(settings), storage, pool, cancel)
-    }
-
-    /// Starts the pipeline with a given storage (tests, benchmarks).
-    pub fn start_with(
+    /// Starts the pipeline: the task table and staging files in `config.data_dir`, media
+    /// stored in `storage`; its workers run until `cancel` fires ([`MediaProcessor::join`]
+    /// waits for them).
+    pub fn start(
         config: MediaConfig,
         storage: Storage,
         pool: Arc<TeleClients>,

@@ -22,12 +22,11 @@
 //!
 //! ```text
 //! let pool = Arc::new(pool);
-//! let publisher = if settings.rabbitmq.enabled {
-//!     Some(Publisher::start(&settings, Arc::clone(&pool), shutdown.clone()).await?)
-//! } else { None };
-//! // the join/leave handlers write JoinMap::open_in(&settings.data.dir) (or publisher.joinmap())
-//! shutdown.cancel();                       // on SIGTERM, after the HTTP server stopped
-//! if let Some(publisher) = publisher { publisher.join().await; }  // saves update state, closes AMQP
+//! let joinmap = Arc::new(JoinMap::open_in(&settings.data.dir)?);  // shared with join/leave
+//! let config = PublisherConfig::from_settings(&settings)?.with_media_hook(media.hook());
+//! let publisher = Publisher::start(config, Arc::clone(&joinmap), Arc::clone(&pool), stop.clone()).await?;
+//! stop.cancel();                           // on SIGTERM, after the HTTP server stopped
+//! publisher.join().await;                  // saves update state, closes AMQP
 //! ```
 //!
 //! With `rabbitmq.sealed = true` every body is a sealed envelope of the event's JSON
@@ -137,30 +136,11 @@ impl PublisherConfig {
 pub struct Publisher;
 
 impl Publisher {
-    /// Starts the publisher from the settings: see [`Publisher::start_with`].
-    pub async fn start(
-        settings: &Settings,
-        pool: Arc<TeleClients>,
-        shutdown: CancellationToken,
-    ) -> Result<PublisherHandle, PublisherError> {
-        Publisher::start_with(PublisherConfig::from_settings(settings)?, pool, shutdown).await
-    }
-
-    /// Opens the join map in `config.data_dir` and starts: see [`Publisher::start_shared`].
-    pub async fn start_with(
-        config: PublisherConfig,
-        pool: Arc<TeleClients>,
-        shutdown: CancellationToken,
-    ) -> Result<PublisherHandle, PublisherError> {
-        let joinmap = Arc::new(JoinMap::open_in(&config.data_dir)?);
-        Publisher::start_shared(config, joinmap, pool, shutdown).await
-    }
-
     /// Opens the outbox, starts one update stream per account of the pool and the drainer,
     /// reading (and, for joins and leaves seen in the updates, writing) `joinmap`, which
     /// the `join`/`leave` handlers share. It does not wait for RabbitMQ: events wait in the
     /// outbox until the broker answers. Everything stops when `shutdown` is cancelled.
-    pub async fn start_shared(
+    pub async fn start(
         config: PublisherConfig,
         joinmap: Arc<JoinMap>,
         pool: Arc<TeleClients>,

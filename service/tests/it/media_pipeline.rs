@@ -183,7 +183,7 @@ async fn kind_filters_and_size_caps_skip_media_without_downloading_it() {
     let mut config = setup.config();
     config.kinds = vec![tgc_common::config::MediaKind::Photo];
     config.max_size = 100_000;
-    let processor = MediaProcessor::start_with(
+    let processor = MediaProcessor::start(
         config,
         setup.local_storage(),
         Arc::clone(&pool),
@@ -238,7 +238,7 @@ async fn per_account_and_global_download_limits_hold() {
         parallel_chunks: 2,
         ..setup.config()
     };
-    let processor = MediaProcessor::start_with(
+    let processor = MediaProcessor::start(
         config,
         setup.local_storage(),
         Arc::clone(&pool),

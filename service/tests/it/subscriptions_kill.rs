@@ -16,6 +16,7 @@ use testkit::broker::amqp_url;
 use testkit::guarded;
 use testkit::stream_setup::{JOINED, Received, Setup, client_config};
 use tgc_model::directory::Directory;
+use tgc_model::joinmap::JoinMap;
 use tgc_model::teleclient::TeleClients;
 use tgc_service::publisher::Publisher;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -53,7 +54,8 @@ async fn gateway(dir: PathBuf, exchange: String) {
         TeleClients::start_from_dir(&dir.join("sessions"), directory, &client_config()).await;
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     let config = Setup::config_for(&data, &exchange, &amqp_url());
-    let _publisher = Publisher::start_with(config, Arc::new(pool), CancellationToken::new())
+    let joinmap = Arc::new(JoinMap::open_in(&data).expect("the join map"));
+    let _publisher = Publisher::start(config, joinmap, Arc::new(pool), CancellationToken::new())
         .await
         .expect("the publisher starts");
     println!("{READY}");

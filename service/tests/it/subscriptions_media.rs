@@ -11,6 +11,7 @@ use telesim::world::{Media, MediaKind, media_bytes};
 use testkit::broker::amqp_url;
 use testkit::guarded;
 use testkit::stream_setup::{JOINED, Received, Setup};
+use tgc_model::joinmap::JoinMap;
 use tgc_service::mediaprocessor::{MediaConfig, MediaProcessor, Storage};
 use tgc_service::parser::storage_key;
 use tgc_service::publisher::Publisher;
@@ -23,7 +24,7 @@ async fn a_live_messages_media_reaches_storage_and_its_event_carries_the_key() {
     let pool = setup.pool().await;
     let media_stop = CancellationToken::new();
     let storage = Storage::local(setup.dir.path().join("media")).expect("local storage");
-    let pipeline = MediaProcessor::start_with(
+    let pipeline = MediaProcessor::start(
         MediaConfig {
             downloads_total: 4,
             uploads: 2,
@@ -36,7 +37,8 @@ async fn a_live_messages_media_reaches_storage_and_its_event_carries_the_key() {
     )
     .expect("the pipeline starts");
     let config = setup.config(&amqp_url()).with_media_hook(pipeline.hook());
-    let publisher = Publisher::start_with(config, Arc::clone(&pool), CancellationToken::new())
+    let joinmap = Arc::new(JoinMap::open_in(&config.data_dir).expect("the join map"));
+    let publisher = Publisher::start(config, joinmap, Arc::clone(&pool), CancellationToken::new())
         .await
         .expect("the publisher starts");
 

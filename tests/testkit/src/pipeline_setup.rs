@@ -245,7 +245,7 @@ pub fn start(
     storage: Storage,
     cancel: &CancellationToken,
 ) -> MediaProcessor {
-    MediaProcessor::start_with(setup.config(), storage, Arc::clone(pool), cancel.clone())
+    MediaProcessor::start(setup.config(), storage, Arc::clone(pool), cancel.clone())
         .expect("the pipeline starts")
 }
 

@@ -148,7 +148,8 @@ impl Setup {
         config: PublisherConfig,
     ) -> (Arc<TeleClients>, PublisherHandle) {
         let pool = self.pool().await;
-        let handle = Publisher::start_with(config, Arc::clone(&pool), CancellationToken::new())
+        let joinmap = Arc::new(JoinMap::open_in(&config.data_dir).expect("the join map"));
+        let handle = Publisher::start(config, joinmap, Arc::clone(&pool), CancellationToken::new())
             .await
             .expect("publisher starts");
         (pool, handle)
