@@ -94,22 +94,13 @@ mod tests {
 
     fn service(action: tl::enums::MessageAction, from: Option<i64>) -> tl::enums::Message {
         tl::enums::Message::Service(tl::types::MessageService {
-            out: false,
-            mentioned: false,
-            media_unread: false,
-            reactions_are_possible: false,
-            silent: false,
-            post: false,
-            legacy: false,
-            id: 5,
             from_id: from.map(|user_id| tl::enums::Peer::User(tl::types::PeerUser { user_id })),
-            peer_id: tl::enums::Peer::Chat(tl::types::PeerChat { chat_id: 500 }),
-            saved_peer_id: None,
-            reply_to: None,
-            date: 1_700_000_000,
-            action,
-            reactions: None,
-            ttl_period: None,
+            ..telesim::tl_blank::service(
+                5,
+                tl::enums::Peer::Chat(tl::types::PeerChat { chat_id: 500 }),
+                1_700_000_000,
+                action,
+            )
         })
     }
 

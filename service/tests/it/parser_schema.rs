@@ -118,22 +118,13 @@ fn the_schema_rejects_extra_keys_missing_keys_and_wrong_types() {
 fn a_service_message_with_media_or_a_regular_one_with_an_action_is_refused() {
     let validator = schema_validator();
     let service = tl::enums::Message::Service(tl::types::MessageService {
-        out: false,
-        mentioned: false,
-        media_unread: false,
-        reactions_are_possible: false,
-        silent: false,
         post: true,
-        legacy: false,
-        id: 1,
-        from_id: None,
-        peer_id: tl::enums::Peer::Channel(tl::types::PeerChannel { channel_id: 10 }),
-        saved_peer_id: None,
-        reply_to: None,
-        date: 1_700_000_000,
-        action: tl::enums::MessageAction::PinMessage,
-        reactions: None,
-        ttl_period: None,
+        ..telesim::tl_blank::service(
+            1,
+            tl::enums::Peer::Channel(tl::types::PeerChannel { channel_id: 10 }),
+            1_700_000_000,
+            tl::enums::MessageAction::PinMessage,
+        )
     });
     let parsed = parse_message(&service, &ParseContext::new(AccountId(42)));
     assert!(validator.is_valid(&parsed), "{parsed}");

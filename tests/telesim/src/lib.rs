@@ -11,7 +11,8 @@
 //!
 //! [`Sim`] is the handle tests start and stop; [`control`] exposes the same faults, counters and
 //! live changes to other processes when telesim runs as a binary; [`telethon`] writes the
-//! world's accounts as Telethon hands them over. telesim depends on grammers, not on the
+//! world's accounts as Telethon hands them over; [`tl_blank`] gives TL objects with
+//! everything empty, for code that sets only the fields it is about. telesim depends on grammers, not on the
 //! gateway: what writes the gateway's own session files for tests is in the `testkit` crate.
 
 pub mod api;
@@ -21,6 +22,7 @@ pub mod faults;
 pub mod server;
 pub mod sim;
 pub mod telethon;
+pub mod tl_blank;
 pub mod world;
 
 pub use counters::Counters;
