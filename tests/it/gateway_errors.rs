@@ -1,15 +1,16 @@
 //! Bad input never crashes the gateway and always gets the status of the error model
 //! (docs/design.md §2): envelopes that do not open get a bare status and no detail; requests that
-//! open but are wrong get a sealed error naming the problem.
+//! open but are wrong get a sealed error naming the problem. The gateway is the served binary,
+//! so "still running" means its process.
 
-use crate::gateway_support::{Gateway, Options, cryptor_for, json};
+use crate::gateway_support::{Options, ServedGateway, cryptor_for, json};
 use tgc_model::teleclient::ACCEPTED_FORMS;
 use tgc_service::cryptor::keygen;
 use tgc_service::handler::gateway_client::{ClientError, Method, RawReply};
 
 const HISTORY: &str = "/api/v1/history";
 
-fn sealed(gateway: &Gateway, route: &str, params: &str, now_ms: i64) -> Vec<u8> {
+fn sealed(gateway: &ServedGateway, route: &str, params: &str, now_ms: i64) -> Vec<u8> {
     gateway
         .cryptor()
         .seal_request(&format!("POST {route}"), &json(params), now_ms)
@@ -35,7 +36,7 @@ fn assert_bare(reply: &RawReply, statuses: &[u16], what: &str) {
     );
 }
 
-async fn assert_still_serving(gateway: &mut Gateway) {
+async fn assert_still_serving(gateway: &mut ServedGateway) {
     assert!(gateway.is_running(), "the server process is alive");
     let mut client = gateway.client().await;
     let reply = client
@@ -47,7 +48,7 @@ async fn assert_still_serving(gateway: &mut Gateway) {
 
 #[tokio::test]
 async fn random_bytes_truncated_envelopes_and_foreign_keys_get_a_bare_refusal() {
-    let mut gateway = Gateway::start().await;
+    let mut gateway = ServedGateway::start().await;
     let mut client = gateway.client().await;
 
     // Random bytes of every short length and some long ones.
@@ -101,7 +102,7 @@ async fn random_bytes_truncated_envelopes_and_foreign_keys_get_a_bare_refusal() 
 
 #[tokio::test]
 async fn replayed_and_stale_requests_are_409() {
-    let mut gateway = Gateway::start().await;
+    let mut gateway = ServedGateway::start().await;
     let mut client = gateway.client().await;
     let request = sealed(&gateway, "/api/v1/accounts", "{}", now_ms());
     let first = client
@@ -124,7 +125,7 @@ async fn replayed_and_stale_requests_are_409() {
 
 #[tokio::test]
 async fn oversized_bodies_are_413_and_wrong_paths_and_verbs_get_404_and_405() {
-    let mut gateway = Gateway::start_with(Options {
+    let mut gateway = ServedGateway::start_with(Options {
         max_body: "4KiB",
         ..Options::default()
     })
@@ -154,7 +155,7 @@ async fn oversized_bodies_are_413_and_wrong_paths_and_verbs_get_404_and_405() {
 
 #[tokio::test]
 async fn unknown_methods_and_wrong_params_get_sealed_errors_that_name_the_problem() {
-    let mut gateway = Gateway::start().await;
+    let mut gateway = ServedGateway::start().await;
     let mut client = gateway.client().await;
     let api_error = |result: Result<_, ClientError>| match result {
         Err(ClientError::Api {
@@ -265,7 +266,7 @@ async fn unknown_methods_and_wrong_params_get_sealed_errors_that_name_the_proble
 
 #[tokio::test]
 async fn every_wrong_chat_form_is_400_naming_the_accepted_forms() {
-    let mut gateway = Gateway::start().await;
+    let mut gateway = ServedGateway::start().await;
     let mut client = gateway.client().await;
     for chat in [
         r#""""#,
@@ -311,7 +312,7 @@ async fn every_wrong_chat_form_is_400_naming_the_accepted_forms() {
 
 #[tokio::test]
 async fn requests_past_the_concurrency_limit_get_503_with_retry_after() {
-    let mut gateway = Gateway::start_with(Options {
+    let mut gateway = ServedGateway::start_with(Options {
         max_concurrency: 1,
         ..Options::default()
     })
@@ -359,7 +360,7 @@ async fn requests_past_the_concurrency_limit_get_503_with_retry_after() {
 #[tokio::test]
 async fn a_body_that_does_not_arrive_within_the_deadline_is_408() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut gateway = Gateway::start_with(Options {
+    let mut gateway = ServedGateway::start_with(Options {
         request_timeout: "1s",
         ..Options::default()
     })

@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use crate::gateway_support::{Gateway, HANG_GUARD, json};
+use crate::gateway_support::{HANG_GUARD, ServedGateway, json};
 
 const IN_FLIGHT: u64 = 4;
 
 #[tokio::test]
 async fn sigterm_lets_in_flight_requests_finish_then_exits_zero() {
-    let gateway = Gateway::start().await;
+    let gateway = ServedGateway::start().await;
     // Resolve first, so that the slow calls counted below are the histories themselves.
     gateway
         .client()

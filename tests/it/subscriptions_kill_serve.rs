@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use crate::gateway_support::{Gateway, Stream, json};
+use crate::gateway_support::{ServedGateway, Stream, json};
 use telesim::api::NewMessage;
 use telesim::world::demo::TECH_DIGEST;
 use testkit::stream_setup::{Received, marked};
@@ -30,7 +30,7 @@ const WHILE_DOWN: usize = 500;
 async fn read_until(
     received: &mut Received,
     tail: &mut Tail,
-    gateway: &mut Gateway,
+    gateway: &mut ServedGateway,
     what: &str,
     done: impl Fn(&Received) -> bool,
 ) {
@@ -50,7 +50,7 @@ async fn read_until(
     }
 }
 
-fn post(gateway: &Gateway, count: usize, label: &str) -> Vec<i32> {
+fn post(gateway: &ServedGateway, count: usize, label: &str) -> Vec<i32> {
     (0..count)
         .map(|i| {
             gateway

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::gateway_support::{Gateway, Stream, json};
+use crate::gateway_support::{ServedGateway, Stream, json};
 use telesim::api::NewMessage;
 use telesim::world::demo::TECH_DIGEST;
 use tgc_service::publisher::Tail;
@@ -32,7 +32,7 @@ async fn read(tail: &mut Tail, count: usize) -> Vec<String> {
         .unwrap_or_else(|_| panic!("{count} events did not arrive within {HANG_GUARD:?}"))
 }
 
-fn post(gateway: &Gateway, count: usize, label: &str) {
+fn post(gateway: &ServedGateway, count: usize, label: &str) {
     for i in 0..count {
         gateway
             .sim

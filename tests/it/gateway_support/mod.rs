@@ -1,9 +1,11 @@
 //! What the gateway tests share: telesim with the demo world in-process, its accounts as
-//! session files, and the real `tgcollector serve` binary over them, configured through a
-//! config file as an operator would, reached over TCP with the sealed client.
+//! session files, and the gateway over them, configured through a config file as an operator
+//! would, reached over TCP with the sealed client. The gateway runs in this process
+//! ([`Gateway`], the same `Server` assembly `serve` runs) unless the test is about the process
+//! itself ([`ServedGateway`], [`Serve`]: the real `tgcollector serve` binary).
 //!
-//! The server binds port 0 and reports its addresses in its "listening" log line; the
-//! harness reads stderr for it, so tests never guess ports.
+//! Servers bind port 0; a served binary reports its addresses in its "listening" log line,
+//! which the harness reads from stderr, so tests never guess ports.
 //!
 //! The live stream is off (`rabbitmq.enabled = false`) unless a test names an exchange of
 //! its own ([`Options::rabbitmq_exchange`]), so tests running at once never publish into
@@ -28,6 +30,8 @@ pub use testkit::broker::amqp_url;
 use testkit::broker::{delete_exchange, exchange};
 use testkit::gateway_config::gateway_properties;
 pub use testkit::{HANG_GUARD, guarded};
+use tgc_common::Settings;
+use tgcollector::server::Server;
 
 /// Settings a test changes from the defaults.
 #[derive(Debug, Clone)]
@@ -50,16 +54,16 @@ impl Default for Options {
     }
 }
 
-/// A running gateway in front of a running telesim.
+/// The whole gateway in this process ([`tgcollector::server::Server`], exactly what `serve`
+/// runs) in front of a running telesim: for the API tests, which need no process of their own.
 pub struct Gateway {
     pub sim: Sim,
     pub dir: tempfile::TempDir,
     pub key: CryptoKey,
     pub api: SocketAddr,
     pub operator: SocketAddr,
-    child: Child,
-    /// The server's stderr, line by line.
-    pub log: ServerLog,
+    /// Fired on drop: the server shuts down as on SIGTERM.
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Gateway {
@@ -68,54 +72,26 @@ impl Gateway {
     }
 
     pub async fn start_with(options: Options) -> Gateway {
-        let sim = Sim::start(World::demo()).await.expect("telesim starts");
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        sim.write_sessions(&dir.path().join("sessions"))
-            .expect("session files");
-        let key = keygen::generate();
-        let rabbitmq = match &options.rabbitmq_exchange {
-            Some(exchange) => format!(
-                "rabbitmq.enabled = true\nrabbitmq.url = {}\nrabbitmq.exchange = {exchange}\n",
-                amqp_url()
-            ),
-            None => String::new(),
-        };
-        let config = dir.path().join("config.properties");
-        let overrides = format!(
-            "server.request_timeout = {}\n\
-             server.max_body_bytes = {}\n\
-             server.max_concurrency = {}\n\
-             {rabbitmq}",
-            options.request_timeout, options.max_body, options.max_concurrency,
-        );
-        std::fs::write(&config, gateway_properties(&key, &overrides)).expect("config file");
-        let started = spawn(&config).await;
+        let (sim, dir, key, config) = prepare(&options).await;
+        let no_env = |_: &str| None;
+        let settings = Settings::load(&config, &no_env)
+            .unwrap_or_else(|errors| panic!("the test configuration: {errors}"));
+        let server = guarded("the server's start", Server::start(&settings))
+            .await
+            .expect("the server starts");
+        let (api, operator) = (server.api_addr(), server.operator_addr());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(server.run_until(async {
+            let _ = stopped.await;
+        }));
         Gateway {
             sim,
             dir,
-            api: started.api,
-            operator: started.operator,
             key,
-            child: started.child,
-            log: started.log,
+            api,
+            operator,
+            stop: Some(stop),
         }
-    }
-
-    /// Kills the server with SIGKILL (no shutdown at all) and reaps it.
-    pub fn kill(&mut self) {
-        self.child.kill().expect("SIGKILL the server");
-        self.child.wait().expect("reap the killed server");
-    }
-
-    /// Starts the server again over the same sessions, data and configuration (after
-    /// [`Gateway::kill`] or an exit), with new addresses.
-    pub async fn restart(&mut self) {
-        assert!(!self.is_running(), "restart: the server is still running");
-        let started = spawn(&self.dir.path().join("config.properties")).await;
-        self.api = started.api;
-        self.operator = started.operator;
-        self.child = started.child;
-        self.log = started.log;
     }
 
     pub fn cryptor(&self) -> Arc<Cryptor> {
@@ -138,6 +114,106 @@ impl Gateway {
     pub async fn operator_get(&self, path: &str) -> (u16, String) {
         operator_get(self.operator, &self.key, path).await
     }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// telesim with the demo world, its accounts' session files in a new directory, a new key,
+/// and `config.properties` there with `options`.
+async fn prepare(options: &Options) -> (Sim, tempfile::TempDir, CryptoKey, std::path::PathBuf) {
+    let sim = Sim::start(World::demo()).await.expect("telesim starts");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    sim.write_sessions(&dir.path().join("sessions"))
+        .expect("session files");
+    let key = keygen::generate();
+    let rabbitmq = match &options.rabbitmq_exchange {
+        Some(exchange) => format!(
+            "rabbitmq.enabled = true\nrabbitmq.url = {}\nrabbitmq.exchange = {exchange}\n",
+            amqp_url()
+        ),
+        None => String::new(),
+    };
+    let config = dir.path().join("config.properties");
+    let overrides = format!(
+        "server.request_timeout = {}\n\
+         server.max_body_bytes = {}\n\
+         server.max_concurrency = {}\n\
+         {rabbitmq}",
+        options.request_timeout, options.max_body, options.max_concurrency,
+    );
+    std::fs::write(&config, gateway_properties(&key, &overrides)).expect("config file");
+    (sim, dir, key, config)
+}
+
+/// `tgcollector serve` as a process in front of a running telesim: for the tests about the
+/// process itself (SIGTERM, SIGKILL and restart, its log).
+pub struct ServedGateway {
+    pub sim: Sim,
+    pub dir: tempfile::TempDir,
+    pub key: CryptoKey,
+    pub api: SocketAddr,
+    pub operator: SocketAddr,
+    child: Child,
+    /// The server's stderr, line by line.
+    pub log: ServerLog,
+}
+
+impl ServedGateway {
+    pub async fn start() -> ServedGateway {
+        ServedGateway::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(options: Options) -> ServedGateway {
+        let (sim, dir, key, config) = prepare(&options).await;
+        let started = spawn(&config).await;
+        ServedGateway {
+            sim,
+            dir,
+            api: started.api,
+            operator: started.operator,
+            key,
+            child: started.child,
+            log: started.log,
+        }
+    }
+
+    /// Kills the server with SIGKILL (no shutdown at all) and reaps it.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL the server");
+        self.child.wait().expect("reap the killed server");
+    }
+
+    /// Starts the server again over the same sessions, data and configuration (after
+    /// [`ServedGateway::kill`] or an exit), with new addresses.
+    pub async fn restart(&mut self) {
+        assert!(!self.is_running(), "restart: the server is still running");
+        let started = spawn(&self.dir.path().join("config.properties")).await;
+        self.api = started.api;
+        self.operator = started.operator;
+        self.child = started.child;
+        self.log = started.log;
+    }
+
+    pub fn cryptor(&self) -> Arc<Cryptor> {
+        Arc::new(cryptor_for(&self.key))
+    }
+
+    pub async fn client(&self) -> GatewayClient {
+        GatewayClient::connect(self.api, self.cryptor())
+            .await
+            .expect("connects to the gateway")
+    }
+
+    /// A plain GET on the operator listener: (status, body).
+    pub async fn operator_get(&self, path: &str) -> (u16, String) {
+        operator_get(self.operator, &self.key, path).await
+    }
 
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -152,7 +228,7 @@ impl Gateway {
         assert!(status.success(), "kill -TERM failed");
     }
 
-    /// Waits for the server to exit (after [`Gateway::terminate`]).
+    /// Waits for the server to exit (after [`ServedGateway::terminate`]).
     pub async fn wait(mut self) -> ExitStatus {
         let status = tokio::task::spawn_blocking(move || {
             let status = self.child.wait().expect("wait for the server");
@@ -163,8 +239,8 @@ impl Gateway {
         status.0
     }
 
-    /// Waits for the server to exit by itself (after [`Gateway::terminate`]) and reaps it,
-    /// keeping the harness for a [`Gateway::restart`]. Its stderr closing is the event.
+    /// Waits for the server to exit by itself (after [`ServedGateway::terminate`]) and reaps it,
+    /// keeping the harness for a [`ServedGateway::restart`]. Its stderr closing is the event.
     pub async fn exited(&mut self) -> ExitStatus {
         self.log.closed().await;
         self.child.wait().expect("reap the server")
@@ -176,7 +252,7 @@ impl Gateway {
     }
 }
 
-impl Drop for Gateway {
+impl Drop for ServedGateway {
     fn drop(&mut self) {
         // Only the process this harness started, by its id.
         let _ = self.child.kill();
@@ -405,9 +481,9 @@ impl Stream {
         Stream { exchange, tail }
     }
 
-    /// A gateway publishing to this stream's exchange.
-    pub async fn gateway(&self) -> Gateway {
-        Gateway::start_with(Options {
+    /// A gateway process publishing to this stream's exchange.
+    pub async fn gateway(&self) -> ServedGateway {
+        ServedGateway::start_with(Options {
             rabbitmq_exchange: Some(self.exchange.clone()),
             ..Options::default()
         })
