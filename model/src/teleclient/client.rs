@@ -30,7 +30,7 @@ use super::account::{AccountId, AccountReport, AccountState};
 use super::budget::{RequestPacer, ResolveBudget};
 use super::cooldowns::Cooldowns;
 use super::error::{ConnectError, Failure, classify};
-use super::identity::{self, AskError, Identity};
+use super::identity::{self, AskError};
 use crate::session::SessionFile;
 
 /// The first wait before probing a disconnected account again; it doubles up to the
@@ -141,11 +141,9 @@ impl std::fmt::Debug for TeleClient {
 #[derive(Debug)]
 pub struct Joined {
     pub account: Arc<TeleClient>,
-    /// Telegram's answer, when the session had recorded no user and Telegram was asked who
-    /// the account is; that answer is then also the account's first check.
-    pub identified: Option<Identity>,
     /// The first check: the round-trip time, or why it failed (the account stays in the
-    /// pool, disconnected and probed again, or retired).
+    /// pool, disconnected and probed again, or retired). For a session that had recorded no
+    /// user, Telegram's answer to who the account is is this check.
     pub check: Result<Duration, ConnectError>,
 }
 
@@ -169,11 +167,7 @@ impl TeleClient {
         if let Some(user) = recorded {
             let account = Arc::new(TeleClient::build(session, config, AccountId(user.user_id))?);
             let check = account.connect().await;
-            return Ok(Joined {
-                account,
-                identified: None,
-                check,
-            });
+            return Ok(Joined { account, check });
         }
 
         // The id is Telegram's to tell; nothing reads it before it is set below.
@@ -191,7 +185,6 @@ impl TeleClient {
         tracing::info!(account = %account.id, path = %path.display(), "learned who the account is: {}", identity.describe());
         Ok(Joined {
             account: Arc::new(account),
-            identified: Some(identity),
             check: Ok(rtt),
         })
     }

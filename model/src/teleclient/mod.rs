@@ -32,7 +32,7 @@ pub use account::{AccountId, AccountReport, AccountState};
 pub use chat::{ACCEPTED_FORMS, ChatError, ChatRef};
 pub use client::{ClientConfig, Joined, PendingDownload, TeleClient};
 pub use error::{ConnectError, Failure, LoginError, PoolError, classify};
-pub use identity::{Identity, describe_user};
+pub use identity::describe_user;
 pub use login::{LoggedIn, LoginPrompt, login, normalize_phone, session_path_for};
 pub use pool::{LeftOut, RESOLVE_METHOD, Resolved, Served, StartReport, TeleClients};
 
