@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::gateway_support::{ServedGateway, Stream, json};
 use telesim::api::NewMessage;
 use telesim::world::demo::TECH_DIGEST;
+use testkit::guarded;
 use tgc_service::publisher::Tail;
 
 /// A guard against a hang: generous, never a measurement.
@@ -56,13 +57,23 @@ async fn sigterm_saves_the_stream_state_and_a_restart_publishes_what_came_meanwh
 
     post(&gateway, 20, "before");
     let first = read(&mut stream.tail, 20).await;
-    let (_, metrics) = gateway.operator_get("/metrics").await;
-    assert!(
+    // The consumer may see an event before its confirm reaches the gateway: the count of
+    // publishes follows the confirms, so wait for it to move.
+    let counted = |metrics: &str| {
         metrics
             .lines()
-            .any(|l| l.starts_with("tgc_publisher_published_total ") && !l.ends_with(" 0")),
-        "/metrics counts the publishes:\n{metrics}"
-    );
+            .any(|l| l.starts_with("tgc_publisher_published_total ") && !l.ends_with(" 0"))
+    };
+    let metrics = guarded("/metrics counts the publishes", async {
+        loop {
+            let (_, metrics) = gateway.operator_get("/metrics").await;
+            if counted(&metrics) {
+                break metrics;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
     assert!(
         metrics.contains("tgc_publisher_outbox_events"),
         "/metrics shows the outbox:\n{metrics}"
