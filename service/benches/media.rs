@@ -15,12 +15,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use telesim::Sim;
 use telesim::world::{Chat, ChatKind, Media, MediaKind, Message, User, World};
-use testkit::SimSessions;
-use tgc_model::directory::Directory;
+use testkit::Setup;
 use tgc_model::media::TaskState;
-use tgc_model::teleclient::{AccountId, ClientConfig, TeleClients, tl};
+use tgc_model::teleclient::{AccountId, TeleClients, tl};
 use tgc_service::mediaprocessor::{MediaConfig, MediaProcessor, Storage};
 use tgc_service::parser::{ParseContext, parse_message};
 use tokio_util::sync::CancellationToken;
@@ -36,16 +34,16 @@ fn main() {
     runtime.block_on(async {
         let size = file_mb * 1_000_000;
         let world = world(size);
-        let sim = Sim::start(world).await.expect("telesim starts");
-        sim.faults.method_latency("upload.getFile", LATENCY);
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        sim.write_sessions(&dir.path().join("sessions"))
-            .expect("session files");
-        let pool = pool(dir.path()).await;
+        let setup = Setup::start("media_bench", world)
+            .await
+            .reconnecting_within(Duration::from_secs(2));
+        setup.sim.faults.method_latency("upload.getFile", LATENCY);
+        let pool = setup.pool().await;
+        let dir = setup.dir.path();
         let total = size * (ACCOUNTS as u64) * FILES_PER_ACCOUNT as u64;
 
         let sequential = sequential(&pool, size).await;
-        let pipeline = pipeline(&pool, dir.path(), total).await;
+        let pipeline = pipeline(&pool, dir, total).await;
         let mb = total as f64 / 1e6;
         println!(
             "{} files of {file_mb} MB ({mb:.0} MB), {LATENCY:?} injected per upload.getFile:",
@@ -96,23 +94,6 @@ fn world(size: u64) -> World {
         builder = builder.chat(chat);
     }
     builder.build().expect("a consistent world")
-}
-
-async fn pool(dir: &std::path::Path) -> Arc<TeleClients> {
-    let directory =
-        Directory::open_in(&dir.join("data"), Duration::from_secs(3600)).expect("directory");
-    let config = ClientConfig {
-        api_id: 1,
-        device_model: "media bench".into(),
-        resolve_budget_per_hour: 1000,
-        requests_per_second: 100_000.0,
-        reconnect_max_backoff: Duration::from_secs(2),
-        proxy: None,
-    };
-    let (pool, report) =
-        TeleClients::start_from_dir(&dir.join("sessions"), directory, &config).await;
-    assert!(report.failed.is_empty(), "{:?}", report.failed);
-    Arc::new(pool)
 }
 
 /// The history of account `i`'s channel, fetched by that account.

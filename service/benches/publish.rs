@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use testkit::broker::{amqp_url, delete_exchange, exchange};
-use testkit::stream_setup::{JOINED, Setup, client_config};
+use testkit::stream_setup::{self, JOINED};
 use tgc_model::directory::Directory;
 use tgc_model::joinmap::JoinMap;
 use tgc_model::teleclient::TeleClients;
@@ -119,12 +119,16 @@ async fn publisher_rate(events: usize) -> f64 {
         tail.close().await;
     });
     let directory = Directory::open_in(dir.path(), Duration::from_secs(3600)).expect("a directory");
-    let (pool, _) = TeleClients::connect(Vec::new(), directory, &client_config()).await;
-    let mut config = Setup::config_for(dir.path(), &exchange, &amqp_url());
+    let (pool, _) = TeleClients::connect(
+        Vec::new(),
+        directory,
+        &testkit::setup::client_config(Duration::from_secs(5)),
+    )
+    .await;
+    let mut config = testkit::setup::publisher_config(dir.path(), &exchange, &amqp_url());
     config.catch_up = false;
     let joinmap = Arc::new(JoinMap::open_in(dir.path()).expect("the join map"));
     let handle = Publisher::start(config, joinmap, Arc::new(pool), CancellationToken::new())
-        .await
         .expect("the publisher");
     let mut published = handle.published();
     let outbox = Arc::clone(handle.outbox());
@@ -156,7 +160,7 @@ async fn publisher_rate(events: usize) -> f64 {
 
 /// p50 and p99 of post-to-consumer time at a steady 1,000 posts/s.
 async fn latency() -> (Duration, Duration) {
-    let setup = Setup::new("bench_latency").await;
+    let setup = stream_setup::start("bench_latency").await;
     let mut tail = setup.tail().await;
     let (_pool, handle) = setup.publisher(&amqp_url()).await;
     let consumer = tokio::spawn(async move {

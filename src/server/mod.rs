@@ -232,7 +232,6 @@ impl LiveStream {
         let stop = CancellationToken::new();
         let publisher =
             Publisher::start(config, Arc::clone(&joinmap), Arc::clone(pool), stop.clone())
-                .await
                 .context("starting the publisher")?;
         Ok(LiveStream {
             joinmap,

@@ -8,8 +8,9 @@
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::Arc;
 
-use crate::gateway_support::{Serve, json};
+use crate::gateway_support::{InProcess, Serve, cryptor_for, json};
 use telesim::Sim;
 use testkit::gateway_config::gateway_properties;
 use testkit::guarded;
@@ -17,6 +18,7 @@ use testkit::pool_setup::{account, channel_name};
 use testkit::python::script;
 use tgc_common::config::CryptoKey;
 use tgc_service::cryptor::keygen;
+use tgc_service::handler::gateway_client::GatewayClient;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_tgcollector");
 
@@ -116,15 +118,23 @@ impl Migration {
         self.tgc(&command).await
     }
 
-    async fn serve(&self) -> Serve {
+    /// The gateway over the imported files, in this process.
+    async fn serve(&self) -> InProcess {
+        Serve::in_process(self.dir.path(), &self.key, "").await
+    }
+
+    /// `tgcollector serve` over the imported files, for a test that reads its log.
+    async fn serve_process(&self) -> Serve {
         Serve::spawn(self.dir.path(), &self.key, "").await
     }
 
     /// Reads one message of every channel through the served gateway and asserts that each of
     /// `accounts` read some of them itself.
-    async fn history_through(&self, serve: &Serve, accounts: &[usize]) {
+    async fn history_through(&self, api: SocketAddr, accounts: &[usize]) {
         let before: Vec<u64> = accounts.iter().map(|&i| self.histories(i)).collect();
-        let mut client = serve.client(&self.key).await;
+        let mut client = GatewayClient::connect(api, Arc::new(cryptor_for(&self.key)))
+            .await
+            .expect("connects to the gateway");
         for c in 0..CHANNELS {
             let params = json(&format!(
                 r#"{{"chat": "@{}", "limit": 1}}"#,
@@ -226,8 +236,8 @@ async fn telethon_files_and_strings_that_never_recorded_their_user_serve_and_are
 
     for start in 0..2 {
         let serve = m.serve().await;
-        m.history_through(&serve, &[0, 1, 2]).await;
-        drop(serve);
+        m.history_through(serve.api, &[0, 1, 2]).await;
+        serve.stop().await;
         for i in 0..3 {
             assert_eq!(
                 m.asked_who(i),
@@ -271,7 +281,7 @@ async fn a_telethon_string_of_an_ipv6_address_serves_over_ipv6() {
         text(&out.stderr)
     );
     let serve = m.serve().await;
-    m.history_through(&serve, &[0]).await;
+    m.history_through(serve.api, &[0]).await;
     assert_eq!(m.asked_who(0), 1);
     let out = m.tgc(&["accounts", "list"]).await;
     let row = list_row(&text(&out.stdout), "six.session");
@@ -317,7 +327,7 @@ async fn a_revoked_key_is_refused_at_import_and_reported_by_serve_while_the_othe
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
     // The pool starts before the server says it listens, so the report is already read.
-    let serve = m.serve().await;
+    let serve = m.serve_process().await;
     let reported = serve
         .log
         .seen()
@@ -325,7 +335,7 @@ async fn a_revoked_key_is_refused_at_import_and_reported_by_serve_while_the_othe
         .find(|line| line.contains("revoked.session") && line.contains("AUTH_KEY_UNREGISTERED"))
         .unwrap_or_else(|| panic!("no report of the revoked account:\n{:?}", serve.log.seen()));
     assert!(reported.contains("left out of the pool"), "{reported}");
-    m.history_through(&serve, &[0]).await;
+    m.history_through(serve.api, &[0]).await;
 
     let mut client = serve.client(&m.key).await;
     let accounts = client
@@ -450,8 +460,8 @@ async fn pyrogram_strings_of_every_format_and_a_pyrogram_file_serve_the_same_way
     drop(imported);
 
     let serve = m.serve().await;
-    m.history_through(&serve, &[0, 1, 2, 3]).await;
-    drop(serve);
+    m.history_through(serve.api, &[0, 1, 2, 3]).await;
+    serve.stop().await;
     for i in 0..4 {
         assert_eq!(
             m.asked_who(i),

@@ -14,11 +14,10 @@ use std::time::Duration;
 use crate::gateway_support::{Serve, json};
 use rand::Rng;
 use sha2::{Digest, Sha256};
-use telesim::Sim;
 use telesim::world::{
     Chat, ChatKind, Media, MediaKind, Message, User, World, media_bytes, photo_sizes,
 };
-use testkit::SimSessions;
+use testkit::Setup;
 use tgc_service::cryptor::keygen;
 use tgc_service::parser::storage_key;
 
@@ -198,13 +197,10 @@ async fn until_all_stored(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_random_points_and_restarts_store_every_media_exactly_once() {
     let world = kill_world();
-    let sim = Sim::start(world.clone()).await.expect("telesim starts");
+    let Setup { sim, dir, .. } = Setup::start("media_kill", world.clone()).await;
     // Each chunk takes a while, so several downloads are always mid-file.
     sim.faults
         .method_latency("upload.getFile", Duration::from_millis(30));
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    sim.write_sessions(&dir.path().join("sessions"))
-        .expect("session files");
     let key = keygen::generate();
     // The kill points: random numbers of chunk requests seen by Telegram, all well before
     // the last chunk, so every kill lands while media is still moving.
@@ -293,10 +289,7 @@ async fn a_one_gibibyte_file_moves_through_the_gateway_with_bounded_memory() {
         .chat(chat)
         .build()
         .expect("a consistent world");
-    let sim = Sim::start(world.clone()).await.expect("telesim starts");
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    sim.write_sessions(&dir.path().join("sessions"))
-        .expect("session files");
+    let Setup { sim: _sim, dir, .. } = Setup::start("media_serve", world.clone()).await;
     let key = keygen::generate();
     let mut serve = Serve::spawn(
         dir.path(),

@@ -3,7 +3,7 @@
 use std::process::Output;
 
 use testkit::guarded;
-use testkit::pool_setup::{Setup, account};
+use testkit::pool_setup::{self, Setup, account};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_tgcollector");
 
@@ -24,7 +24,7 @@ async fn check(setup: &Setup) -> Output {
 
 #[tokio::test]
 async fn accounts_check_prints_user_state_and_round_trip_of_every_account() {
-    let setup = Setup::new(3, 0).await;
+    let setup = pool_setup::start(3, 0).await;
     let output = check(&setup).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -50,7 +50,7 @@ async fn accounts_check_prints_user_state_and_round_trip_of_every_account() {
 
 #[tokio::test]
 async fn accounts_check_names_a_revoked_account_and_fails() {
-    let setup = Setup::new(2, 0).await;
+    let setup = pool_setup::start(2, 0).await;
     setup.sim.faults.auth_key_unregistered(account(1));
     let output = check(&setup).await;
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -6,14 +6,14 @@ use std::time::{Duration, Instant};
 
 use telesim::FaultSpan;
 use testkit::guarded;
-use testkit::pool_setup::{Setup, account, chat, last_message};
+use testkit::pool_setup::{self, account, chat, last_message};
 use tgc_model::teleclient::{AccountId, AccountState, PoolError, tl};
 
 const HISTORY: &str = "messages.getHistory";
 
 #[tokio::test]
 async fn flood_waits_on_three_of_ten_accounts_fail_no_request() {
-    let setup = Setup::new(10, 30).await;
+    let setup = pool_setup::start(10, 30).await;
     let pool = setup.pool().await;
     // Every chat gets an owner first, so some owners are among the flooded ones.
     for i in 0..30 {
@@ -65,7 +65,7 @@ async fn flood_waits_on_three_of_ten_accounts_fail_no_request() {
 
 #[tokio::test]
 async fn flood_waits_on_all_accounts_give_the_caller_the_shortest_wait() {
-    let setup = Setup::new(10, 1).await;
+    let setup = pool_setup::start(10, 1).await;
     let pool = setup.pool().await;
     guarded("resolve", pool.resolve(&chat(0))).await.unwrap();
     // Account i waits 100 + 10·i seconds: the shortest is 100 s.
@@ -125,7 +125,7 @@ async fn flood_waits_on_all_accounts_give_the_caller_the_shortest_wait() {
 
 #[tokio::test]
 async fn an_account_whose_key_is_revoked_leaves_the_pool_and_the_others_keep_serving() {
-    let setup = Setup::new(5, 20).await;
+    let setup = pool_setup::start(5, 20).await;
     let pool = setup.pool().await;
     let mut owners = HashMap::new();
     for i in 0..20 {
@@ -161,7 +161,7 @@ async fn an_account_whose_key_is_revoked_leaves_the_pool_and_the_others_keep_ser
 
 #[tokio::test]
 async fn revoking_every_key_leaves_a_clear_error() {
-    let setup = Setup::new(2, 1).await;
+    let setup = pool_setup::start(2, 1).await;
     let pool = setup.pool().await;
     for i in 0..2 {
         setup.sim.faults.auth_key_unregistered(account(i));
@@ -185,7 +185,7 @@ async fn revoking_every_key_leaves_a_clear_error() {
 
 #[tokio::test]
 async fn an_account_with_many_pending_downloads_gets_proportionally_fewer_picks() {
-    let setup = Setup::new(5, 0).await;
+    let setup = pool_setup::start(5, 0).await;
     let pool = setup.pool().await;
     let busy = pool.account(AccountId(account(4))).unwrap();
     let _downloads: Vec<_> = (0..9).map(|_| busy.begin_download()).collect();
@@ -216,7 +216,7 @@ async fn an_account_with_many_pending_downloads_gets_proportionally_fewer_picks(
 
 #[tokio::test]
 async fn a_dropped_connection_is_reconnected_and_requests_keep_succeeding() {
-    let setup = Setup::new(2, 2).await;
+    let setup = pool_setup::start(2, 2).await;
     let pool = setup.pool().await;
     for i in 0..2 {
         guarded("run", pool.run(&chat(i), HISTORY, last_message))
@@ -235,13 +235,13 @@ async fn a_dropped_connection_is_reconnected_and_requests_keep_succeeding() {
 
 #[tokio::test]
 async fn an_unreachable_datacenter_disconnects_the_accounts_and_they_come_back_with_backoff() {
-    let setup = Setup::new(2, 1).await;
+    let setup = pool_setup::start(2, 1).await;
     let pool = setup.pool().await;
     guarded("run", pool.run(&chat(0), HISTORY, last_message))
         .await
         .unwrap();
     let addr = setup.sim.addr;
-    let Setup { sim, dir } = setup;
+    let pool_setup::Setup { sim, dir, .. } = setup;
     sim.shutdown().await;
 
     // Nothing answers: every account is tried, marked disconnected, and the caller is told.

@@ -5,12 +5,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use testkit::guarded;
-use testkit::pool_setup::{Setup, chat, last_message, shuffled};
+use testkit::pool_setup::{self, chat, last_message, shuffled};
 use tgc_model::teleclient::{ChatRef, PoolError};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_lookups_of_a_hundred_names_resolve_each_name_at_most_once() {
-    let setup = Setup::new(10, 100).await;
+    let setup = pool_setup::start(10, 100).await;
     let pool = Arc::new(setup.pool().await);
     let lookups = shuffled((0..1000).map(|i| i % 100).collect::<Vec<_>>(), 42);
 
@@ -47,7 +47,7 @@ async fn a_thousand_lookups_of_a_hundred_names_resolve_each_name_at_most_once() 
 
 #[tokio::test]
 async fn after_a_restart_known_usernames_cause_no_new_resolve() {
-    let setup = Setup::new(4, 20).await;
+    let setup = pool_setup::start(4, 20).await;
     {
         let pool = setup.pool().await;
         for i in 0..20 {
@@ -72,7 +72,7 @@ async fn after_a_restart_known_usernames_cause_no_new_resolve() {
 
 #[tokio::test]
 async fn the_same_chat_keeps_landing_on_the_account_that_resolved_it() {
-    let setup = Setup::new(10, 5).await;
+    let setup = pool_setup::start(10, 5).await;
     let pool = setup.pool().await;
     for i in 0..5 {
         let served: HashSet<_> = {
@@ -98,7 +98,7 @@ async fn the_same_chat_keeps_landing_on_the_account_that_resolved_it() {
 
 #[tokio::test]
 async fn an_unknown_username_is_not_found_and_costs_one_resolve() {
-    let setup = Setup::new(3, 1).await;
+    let setup = pool_setup::start(3, 1).await;
     let pool = setup.pool().await;
     let missing = ChatRef::parse("@nobody_here").unwrap();
     let error = guarded("resolve", pool.resolve(&missing))
@@ -113,7 +113,7 @@ async fn an_unknown_username_is_not_found_and_costs_one_resolve() {
 
 #[tokio::test]
 async fn a_chat_asked_by_id_is_served_from_the_cache_of_an_account_that_holds_it() {
-    let setup = Setup::new(3, 2).await;
+    let setup = pool_setup::start(3, 2).await;
     let pool = setup.pool().await;
     let by_name = guarded("resolve", pool.resolve(&chat(1))).await.unwrap();
     let id = ChatRef::Id(by_name.peer.id);
@@ -131,7 +131,7 @@ async fn a_chat_asked_by_id_is_served_from_the_cache_of_an_account_that_holds_it
 
 #[tokio::test]
 async fn a_spent_resolve_budget_is_a_clear_error_and_cached_chats_still_serve() {
-    let setup = Setup::new(2, 5).await;
+    let setup = pool_setup::start(2, 5).await;
     let config = tgc_model::teleclient::ClientConfig {
         resolve_budget_per_hour: 1,
         ..testkit::pool_setup::config()
@@ -154,12 +154,12 @@ async fn a_spent_resolve_budget_is_a_clear_error_and_cached_chats_still_serve() 
 
 #[tokio::test]
 async fn usernames_cached_in_telethon_session_files_serve_on_day_one_without_a_resolve() {
-    let setup = Setup::new(3, 4).await;
+    let setup = pool_setup::start(3, 4).await;
     // As the original collector would have left it: one account's Telethon `entities`
     // table knows channels 0..4 by username, with that account's access hashes.
     let owner = testkit::pool_setup::account(2);
     let seed = setup.sim.telegram.seed();
-    let path = setup.session_of(2);
+    let path = pool_setup::session_of(&setup, 2);
     let file = tgc_model::session::SessionFile::open(&path).expect("account 2's session");
     assert_eq!(file.self_user().unwrap().map(|u| u.user_id), Some(owner));
     let now = std::time::SystemTime::now()

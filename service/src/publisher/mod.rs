@@ -24,7 +24,7 @@
 //! let pool = Arc::new(pool);
 //! let joinmap = Arc::new(JoinMap::open_in(&settings.data.dir)?);  // shared with join/leave
 //! let config = PublisherConfig::from_settings(&settings)?.with_media_hook(media.hook());
-//! let publisher = Publisher::start(config, Arc::clone(&joinmap), Arc::clone(&pool), stop.clone()).await?;
+//! let publisher = Publisher::start(config, Arc::clone(&joinmap), Arc::clone(&pool), stop.clone())?;
 //! stop.cancel();                           // on SIGTERM, after the HTTP server stopped
 //! publisher.join().await;                  // saves update state, closes AMQP
 //! ```
@@ -140,7 +140,7 @@ impl Publisher {
     /// reading (and, for joins and leaves seen in the updates, writing) `joinmap`, which
     /// the `join`/`leave` handlers share. It does not wait for RabbitMQ: events wait in the
     /// outbox until the broker answers. Everything stops when `shutdown` is cancelled.
-    pub async fn start(
+    pub fn start(
         config: PublisherConfig,
         joinmap: Arc<JoinMap>,
         pool: Arc<TeleClients>,

@@ -90,7 +90,7 @@ async fn a_flood_wait_mid_file_is_waited_out_and_fetches_each_chunk_once() {
     let chunks = plan(sample.size, chunk_size).len() as u64;
     let refused = 3;
     // Ten chunks go through, then three calls are refused with FLOOD_WAIT_1.
-    setup.sim.faults.flood_wait(
+    setup.base.sim.faults.flood_wait(
         ALICE,
         "upload.getFile",
         1,
@@ -158,6 +158,7 @@ async fn dropped_connections_mid_file_resume_without_refetching_finished_chunks(
     let chunks = plan(sample.size, chunk_size).len();
     // Slow answers, so the drop lands while most of the file is still to come.
     setup
+        .base
         .sim
         .faults
         .method_latency("upload.getFile", Duration::from_millis(40));
@@ -174,7 +175,7 @@ async fn dropped_connections_mid_file_resume_without_refetching_finished_chunks(
     // reconnect loop), not only grammers' single retry.
     let mut went_down = false;
     for round in 0..DROPS {
-        let closed = setup.sim.faults.drop_connections(ALICE);
+        let closed = setup.base.sim.faults.drop_connections(ALICE);
         let done = setup.store.chunks_done(sample.media_id).unwrap().len();
         assert!(closed >= 1, "drop {round}: a connection was open to drop");
         assert!(
@@ -182,7 +183,7 @@ async fn dropped_connections_mid_file_resume_without_refetching_finished_chunks(
             "drop {round} landed mid-file ({done} of {chunks} chunks done)"
         );
         let account = Arc::clone(&setup.account);
-        let faults = setup.sim.faults.clone();
+        let faults = setup.base.sim.faults.clone();
         setup
             .until("the account dials back", || {
                 went_down |= !matches!(account.state(), AccountState::Active);
@@ -218,10 +219,11 @@ async fn an_expired_file_reference_mid_file_is_refreshed_once_and_the_download_f
     let parallel = 4;
     let chunks = plan(sample.size, chunk_size).len();
     setup
+        .base
         .sim
         .faults
         .method_latency("upload.getFile", Duration::from_millis(20));
-    let refetches_before = setup.sim.counters.get(ALICE, "channels.getMessages");
+    let refetches_before = setup.base.sim.counters.get(ALICE, "channels.getMessages");
     let before = setup.get_file_calls();
     let running = spawn_download(&setup, task.clone(), sample, chunk_size, parallel);
     let store = Arc::clone(&setup.store);
@@ -230,7 +232,11 @@ async fn an_expired_file_reference_mid_file_is_refreshed_once_and_the_download_f
             store.chunks_done(sample.media_id).unwrap().len() >= 8
         })
         .await;
-    setup.sim.telegram.expire_file_reference(sample.media_id);
+    setup
+        .base
+        .sim
+        .telegram
+        .expire_file_reference(sample.media_id);
     let done_at_expiry = setup.store.chunks_done(sample.media_id).unwrap().len();
     assert!(done_at_expiry < chunks, "the expiry landed mid-file");
     let location = guarded("download", running)
@@ -248,7 +254,7 @@ async fn an_expired_file_reference_mid_file_is_refreshed_once_and_the_download_f
         "the store has the fresh location"
     );
     assert_eq!(
-        setup.sim.counters.get(ALICE, "channels.getMessages") - refetches_before,
+        setup.base.sim.counters.get(ALICE, "channels.getMessages") - refetches_before,
         1,
         "one refetch for all workers"
     );
@@ -458,11 +464,16 @@ async fn a_deleted_message_ends_an_expired_download_as_gone() {
     let sample = OVER_A_MIB;
     let task = setup.task(sample).await;
     setup
+        .base
         .sim
         .telegram
         .delete_messages(CHANNEL, &[sample.message_id])
         .expect("the message is deleted");
-    setup.sim.telegram.expire_file_reference(sample.media_id);
+    setup
+        .base
+        .sim
+        .telegram
+        .expire_file_reference(sample.media_id);
     let error = guarded(
         "download",
         download(
@@ -486,7 +497,7 @@ async fn a_revoked_key_ends_the_download_with_owner_gone_and_retires_the_account
     let setup = Setup::new().await;
     let sample = OVER_A_MIB;
     let task = setup.task(sample).await;
-    setup.sim.faults.auth_key_unregistered(ALICE);
+    setup.base.sim.faults.auth_key_unregistered(ALICE);
     let error = guarded(
         "download",
         download(
@@ -517,6 +528,7 @@ async fn a_flood_wait_longer_than_allowed_hands_the_task_back() {
     let sample = OVER_A_MIB;
     let task = setup.task(sample).await;
     setup
+        .base
         .sim
         .faults
         .flood_wait(ALICE, "upload.getFile", 3600, FaultSpan::Calls(1));

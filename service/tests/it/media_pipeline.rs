@@ -20,11 +20,11 @@ fn s3(settings: &tgc_common::config::MediaStorage) -> Storage {
 }
 
 async fn two_hundred_media_land_once(storage_for: impl FnOnce(&Setup) -> Storage) {
-    let setup = Setup::new().await;
+    let setup = start().await;
     let pool = setup.pool().await;
     let cancel = CancellationToken::new();
     let storage = storage_for(&setup);
-    let processor = start(&setup, &pool, storage.clone(), &cancel);
+    let processor = start_pipeline(&setup, &pool, storage.clone(), &cancel);
     for c in 0..CHANNELS.count() {
         for account in members(c) {
             read_channel(&pool, &processor, c, account).await;
@@ -77,7 +77,7 @@ async fn two_hundred_media_across_five_accounts_land_once_byte_exact_in_s3() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_owner_hands_its_tasks_to_another_account_that_sees_the_chat() {
-    let setup = Setup::new().await;
+    let setup = start().await;
     let pool = setup.pool().await;
     let [owner, _] = members(0);
     // Slow downloads so that the first run is stopped with every task still open.
@@ -86,7 +86,7 @@ async fn a_dead_owner_hands_its_tasks_to_another_account_that_sees_the_chat() {
         .faults
         .method_latency("upload.getFile", std::time::Duration::from_millis(300));
     let cancel = CancellationToken::new();
-    let first = start(&setup, &pool, setup.local_storage(), &cancel);
+    let first = start_pipeline(&setup, &pool, setup.local_storage(), &cancel);
     read_channel(&pool, &first, 0, owner).await;
     // Queued downloads weigh on the owner in the pool's picks.
     let pending = pool
@@ -103,7 +103,7 @@ async fn a_dead_owner_hands_its_tasks_to_another_account_that_sees_the_chat() {
     setup.sim.faults.auth_key_unregistered(owner);
     let cancel = CancellationToken::new();
     let storage = setup.local_storage();
-    let second = start(&setup, &pool, storage.clone(), &cancel);
+    let second = start_pipeline(&setup, &pool, storage.clone(), &cancel);
     until_stored(&second, PER_CHANNEL as u64).await;
     let stats = second.stats();
     assert!(stats.takeovers > 0, "{stats:?}");
@@ -139,7 +139,7 @@ async fn a_dead_owner_hands_its_tasks_to_another_account_that_sees_the_chat() {
 async fn a_storage_outage_is_retried_with_backoff_until_storage_is_back() {
     let moto = MotoServer::start();
     let proxy = Proxy::start(moto.addr).await;
-    let setup = Setup::new().await;
+    let setup = start().await;
     let pool = setup.pool().await;
     let cancel = CancellationToken::new();
     let storage = s3(&moto.settings_with(
@@ -148,7 +148,7 @@ async fn a_storage_outage_is_retried_with_backoff_until_storage_is_back() {
         &moto.secret_key,
     ));
     proxy.cut();
-    let processor = start(&setup, &pool, storage.clone(), &cancel);
+    let processor = start_pipeline(&setup, &pool, storage.clone(), &cancel);
     read_channel(&pool, &processor, 1, members(1)[0]).await;
     let mut stats = processor.watch_stats();
     guarded(
@@ -177,10 +177,10 @@ async fn a_storage_outage_is_retried_with_backoff_until_storage_is_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kind_filters_and_size_caps_skip_media_without_downloading_it() {
-    let setup = Setup::new().await;
+    let setup = start().await;
     let pool = setup.pool().await;
     let cancel = CancellationToken::new();
-    let mut config = setup.config();
+    let mut config = config(&setup);
     config.kinds = vec![tgc_common::config::MediaKind::Photo];
     config.max_size = 100_000;
     let processor = MediaProcessor::start(
@@ -224,7 +224,7 @@ async fn kind_filters_and_size_caps_skip_media_without_downloading_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_account_and_global_download_limits_hold() {
-    let setup = Setup::new().await;
+    let setup = start().await;
     let pool = setup.pool().await;
     // Latency keeps every request in flight long enough for the limits to be reached.
     setup
@@ -236,7 +236,7 @@ async fn per_account_and_global_download_limits_hold() {
         downloads_per_account: 1,
         downloads_total: 3,
         parallel_chunks: 2,
-        ..setup.config()
+        ..config(&setup)
     };
     let processor = MediaProcessor::start(
         config,

@@ -5,7 +5,7 @@
 use grammers_client::tl;
 use testkit::broker::amqp_url;
 use testkit::guarded;
-use testkit::stream_setup::{ALICE, JOIN_LATER, JOINED, Received, Setup};
+use testkit::stream_setup::{self, ALICE, JOIN_LATER, JOINED, Received, Setup};
 use tgc_model::joinmap::JoinHow;
 use tgc_model::teleclient::{AccountId, PeerId, PeerRef, TeleClient};
 use tgc_service::publisher::Tail;
@@ -34,7 +34,7 @@ async fn marker(setup: &Setup, tail: &mut Tail, received: &mut Received) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joining_and_leaving_on_telegram_starts_and_stops_a_chats_stream() {
-    let setup = Setup::new("joins").await;
+    let setup = stream_setup::start("joins").await;
     let mut tail = setup.tail().await;
     let (pool, publisher) = setup.publisher(&amqp_url()).await;
     let alice = pool

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use testkit::broker::amqp_url;
 use testkit::guarded;
-use testkit::stream_setup::{JOINED, Received, Setup, client_config};
+use testkit::stream_setup::{self, JOINED, Received};
 use tgc_model::directory::Directory;
 use tgc_model::joinmap::JoinMap;
 use tgc_model::teleclient::TeleClients;
@@ -50,13 +50,16 @@ async fn gateway(dir: PathBuf, exchange: String) {
     let data = dir.join("data");
     let directory =
         Directory::open_in(&data, Duration::from_secs(3600)).expect("the username directory");
-    let (pool, report) =
-        TeleClients::start_from_dir(&dir.join("sessions"), directory, &client_config()).await;
+    let (pool, report) = TeleClients::start_from_dir(
+        &dir.join("sessions"),
+        directory,
+        &testkit::setup::client_config(Duration::from_secs(5)),
+    )
+    .await;
     assert!(report.failed.is_empty(), "{:?}", report.failed);
-    let config = Setup::config_for(&data, &exchange, &amqp_url());
+    let config = testkit::setup::publisher_config(&data, &exchange, &amqp_url());
     let joinmap = Arc::new(JoinMap::open_in(&data).expect("the join map"));
     let _publisher = Publisher::start(config, joinmap, Arc::new(pool), CancellationToken::new())
-        .await
         .expect("the publisher starts");
     println!("{READY}");
     std::future::pending::<()>().await;
@@ -91,7 +94,7 @@ async fn start_gateway(dir: &Path, exchange: &str) -> Child {
 }
 
 async fn killed_mid_stream() {
-    let setup = Setup::new("kill").await;
+    let setup = stream_setup::start("kill").await;
     let mut tail = setup.tail().await;
     let mut gateway = start_gateway(setup.dir.path(), &setup.exchange).await;
 

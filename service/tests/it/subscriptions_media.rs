@@ -10,7 +10,7 @@ use telesim::api::NewMessage;
 use telesim::world::{Media, MediaKind, media_bytes};
 use testkit::broker::amqp_url;
 use testkit::guarded;
-use testkit::stream_setup::{JOINED, Received, Setup};
+use testkit::stream_setup::{self, JOINED, Received};
 use tgc_model::joinmap::JoinMap;
 use tgc_service::mediaprocessor::{MediaConfig, MediaProcessor, Storage};
 use tgc_service::parser::storage_key;
@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_messages_media_reaches_storage_and_its_event_carries_the_key() {
-    let setup = Setup::new("live_media").await;
+    let setup = stream_setup::start("live_media").await;
     let mut tail = setup.tail().await;
     let pool = setup.pool().await;
     let media_stop = CancellationToken::new();
@@ -36,10 +36,11 @@ async fn a_live_messages_media_reaches_storage_and_its_event_carries_the_key() {
         media_stop.clone(),
     )
     .expect("the pipeline starts");
-    let config = setup.config(&amqp_url()).with_media_hook(pipeline.hook());
+    let config = setup
+        .publisher_config(&amqp_url())
+        .with_media_hook(pipeline.hook());
     let joinmap = Arc::new(JoinMap::open_in(&config.data_dir).expect("the join map"));
     let publisher = Publisher::start(config, joinmap, Arc::clone(&pool), CancellationToken::new())
-        .await
         .expect("the publisher starts");
 
     let video = Media::document(9_800_001, MediaKind::Video, 3_000_001);

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use testkit::broker::amqp_url;
 use testkit::proxy::Proxy;
-use testkit::stream_setup::{JOINED, Received, Setup, wait_for};
+use testkit::stream_setup::{self, JOINED, Received, Setup, wait_for};
 use tgc_service::publisher::{Outbox, PublisherHandle};
 
 fn broker_addr() -> SocketAddr {
@@ -53,7 +53,7 @@ async fn post_in_bursts(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_posted_while_the_broker_link_is_cut_arrive_once_it_is_back() {
-    let setup = Setup::new("link_cut").await;
+    let setup = stream_setup::start("link_cut").await;
     let mut tail = setup.tail().await;
     let proxy = Proxy::start(broker_addr()).await;
     let (_pool, publisher) = setup.publisher(&proxy.url()).await;
@@ -95,7 +95,7 @@ async fn events_posted_while_the_broker_link_is_cut_arrive_once_it_is_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_sends_the_outbox_and_catches_up_on_what_was_posted_while_down() {
-    let setup = Setup::new("restart").await;
+    let setup = stream_setup::start("restart").await;
     let mut tail = setup.tail().await;
 
     // First run: the broker is unreachable, so every event stays in the outbox.

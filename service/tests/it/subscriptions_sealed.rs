@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use testkit::broker::amqp_url;
-use testkit::stream_setup::{JOINED, Received, Setup, marked};
+use testkit::stream_setup::{self, JOINED, Received, marked};
 use tgc_common::config::{CryptoKey, CryptoSettings};
 use tgc_service::cryptor::{Cryptor, EnvelopeError, keygen};
 use tgc_service::publisher::SEALED_CONTENT_TYPE;
@@ -22,10 +22,10 @@ fn cryptor(key: &CryptoKey) -> Cryptor {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consumer_with_the_key_opens_sealed_events_and_a_wrong_routing_key_does_not() {
-    let setup = Setup::new("sealed").await;
+    let setup = stream_setup::start("sealed").await;
     let mut tail = setup.tail().await;
     let key = keygen::generate();
-    let mut config = setup.config(&amqp_url());
+    let mut config = setup.publisher_config(&amqp_url());
     config.seal = Some(Arc::new(cryptor(&key)));
     let (_pool, _publisher) = setup.publisher_with(config).await;
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use telesim::api::NewMessage;
 use telesim::world::Media;
 use testkit::broker::amqp_url;
-use testkit::stream_setup::{ALICE, BOB, JOINED, NOT_JOINED, Received, Setup, marked};
+use testkit::stream_setup::{self, ALICE, BOB, JOINED, NOT_JOINED, Received, marked};
 use tgc_service::parser::{MediaFile, MediaHook, StorageRef, StorageStatus, storage_key};
 
 /// What the pipeline was handed: account, media id, chat, message.
@@ -39,7 +39,7 @@ const MESSAGES: usize = 10_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_accounts_in_one_channel_publish_each_message_exactly_once_in_order() {
-    let setup = Setup::new("exactly_once").await;
+    let setup = stream_setup::start("exactly_once").await;
     let mut tail = setup.tail().await;
     let (_pool, publisher) = setup.publisher(&amqp_url()).await;
 
@@ -68,7 +68,7 @@ async fn two_accounts_in_one_channel_publish_each_message_exactly_once_in_order(
 
 #[tokio::test]
 async fn events_carry_routing_keys_ids_and_properties_consumers_can_rely_on() {
-    let setup = Setup::new("edits_deletes").await;
+    let setup = stream_setup::start("edits_deletes").await;
     let mut tail = setup.tail().await;
     let (_pool, publisher) = setup.publisher(&amqp_url()).await;
 
@@ -132,11 +132,11 @@ async fn events_carry_routing_keys_ids_and_properties_consumers_can_rely_on() {
 
 #[tokio::test]
 async fn a_live_message_hands_its_media_to_the_pipeline_and_carries_its_storage_key() {
-    let setup = Setup::new("media").await;
+    let setup = stream_setup::start("media").await;
     let mut tail = setup.tail().await;
     let pipeline = Arc::new(RecordingPipeline::default());
     let config = setup
-        .config(&amqp_url())
+        .publisher_config(&amqp_url())
         .with_media_hook(Arc::clone(&pipeline) as Arc<dyn MediaHook>);
     let (_pool, publisher) = setup.publisher_with(config).await;
 

@@ -20,7 +20,6 @@ use std::time::Duration;
 
 use telesim::Sim;
 use telesim::world::World;
-use testkit::SimSessions;
 use tgc_common::config::{CryptoKey, CryptoSettings};
 use tgc_service::cryptor::{Cryptor, keygen};
 use tgc_service::handler::gateway_client::{GatewayClient, Method, Protocol, Value};
@@ -62,8 +61,7 @@ pub struct Gateway {
     pub key: CryptoKey,
     pub api: SocketAddr,
     pub operator: SocketAddr,
-    /// Fired on drop: the server shuts down as on SIGTERM.
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _server: InProcess,
 }
 
 impl Gateway {
@@ -73,24 +71,14 @@ impl Gateway {
 
     pub async fn start_with(options: Options) -> Gateway {
         let (sim, dir, key, config) = prepare(&options).await;
-        let no_env = |_: &str| None;
-        let settings = Settings::load(&config, &no_env)
-            .unwrap_or_else(|errors| panic!("the test configuration: {errors}"));
-        let server = guarded("the server's start", Server::start(&settings))
-            .await
-            .expect("the server starts");
-        let (api, operator) = (server.api_addr(), server.operator_addr());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(server.run_until(async {
-            let _ = stopped.await;
-        }));
+        let server = InProcess::start(&config).await;
         Gateway {
             sim,
             dir,
             key,
-            api,
-            operator,
-            stop: Some(stop),
+            api: server.api,
+            operator: server.operator,
+            _server: server,
         }
     }
 
@@ -116,7 +104,52 @@ impl Gateway {
     }
 }
 
-impl Drop for Gateway {
+/// [`tgcollector::server::Server`] running in this process over a configuration file, until
+/// [`InProcess::stop`] or drop (which only asks it to stop, as SIGTERM would).
+pub struct InProcess {
+    pub api: SocketAddr,
+    pub operator: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl InProcess {
+    pub async fn start(config: &std::path::Path) -> InProcess {
+        let no_env = |_: &str| None;
+        let settings = Settings::load(config, &no_env)
+            .unwrap_or_else(|errors| panic!("the test configuration: {errors}"));
+        let server = guarded("the server's start", Server::start(&settings))
+            .await
+            .expect("the server starts");
+        let (api, operator) = (server.api_addr(), server.operator_addr());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(server.run_until(async {
+            let _ = stopped.await;
+        }));
+        InProcess {
+            api,
+            operator,
+            stop: Some(stop),
+            running: Some(running),
+        }
+    }
+
+    /// Shuts the server down as SIGTERM would and waits until it has: its files are saved
+    /// and closed, so another server may start over them.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(running) = self.running.take() {
+            guarded("the server's shutdown", running)
+                .await
+                .expect("the server task")
+                .expect("the server stops cleanly");
+        }
+    }
+}
+
+impl Drop for InProcess {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -127,10 +160,7 @@ impl Drop for Gateway {
 /// telesim with the demo world, its accounts' session files in a new directory, a new key,
 /// and `config.properties` there with `options`.
 async fn prepare(options: &Options) -> (Sim, tempfile::TempDir, CryptoKey, std::path::PathBuf) {
-    let sim = Sim::start(World::demo()).await.expect("telesim starts");
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    sim.write_sessions(&dir.path().join("sessions"))
-        .expect("session files");
+    let testkit::Setup { sim, dir, .. } = testkit::Setup::start("gateway", World::demo()).await;
     let key = keygen::generate();
     let rabbitmq = match &options.rabbitmq_exchange {
         Some(exchange) => format!(
@@ -273,6 +303,14 @@ pub struct Serve {
 }
 
 impl Serve {
+    /// Writes `dir/config.properties` as [`Serve::spawn`] does and runs the server on it in
+    /// this process: for tests that do not watch the process itself.
+    pub async fn in_process(dir: &std::path::Path, key: &CryptoKey, extra: &str) -> InProcess {
+        let config = dir.join("config.properties");
+        std::fs::write(&config, gateway_properties(key, extra)).expect("config file");
+        InProcess::start(&config).await
+    }
+
     /// Writes `dir/config.properties` and starts the server on it.
     pub async fn spawn(dir: &std::path::Path, key: &CryptoKey, extra: &str) -> Serve {
         let config = dir.join("config.properties");

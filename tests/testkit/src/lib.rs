@@ -12,6 +12,8 @@
 //! - [`proxy`]: a TCP proxy a test cuts and restores (a broker or storage outage);
 //! - [`moto`]: a real S3 server (moto) with IAM-checked credentials;
 //! - [`sessions`]: the gateway's own session files for a telesim world's accounts;
+//! - [`setup`]: the one set-up: a telesim world, its session files, a pool, and optionally a
+//!   publisher or a media pipeline over it;
 //! - [`pool_setup`]: N accounts and M public channels, their session files and a pool;
 //! - [`stream_setup`]: two accounts in two channels, a pool and a publisher (the live stream);
 //! - [`pipeline_setup`]: five accounts, ten channels, 200 media (the media pipeline).
@@ -31,7 +33,9 @@ pub mod pool_setup;
 pub mod proxy;
 pub mod python;
 pub mod sessions;
+pub mod setup;
 pub mod stream_setup;
 
 pub use guard::{HANG_GUARD, guarded};
 pub use sessions::SimSessions;
+pub use setup::Setup;

@@ -4,24 +4,21 @@
 //! bytes of every media, recomputed from telesim's deterministic media streams.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::sessions::SimSessions;
 use sha2::{Digest, Sha256};
-use telesim::Sim;
 use telesim::world::{
     Chat, ChatKind, Media, MediaKind, Message, User, World, media_bytes, photo_sizes,
 };
-use tgc_model::directory::Directory;
 use tgc_model::media::TaskState;
-use tgc_model::teleclient::{AccountId, ChatRef, ClientConfig, PeerId, TeleClients, tl};
+use tgc_model::teleclient::{AccountId, ChatRef, PeerId, TeleClients, tl};
 use tgc_service::mediaprocessor::{MediaConfig, MediaProcessor, Storage};
 use tgc_service::parser::{ParseContext, messages_of, parse_message, storage_key};
 use tokio_util::sync::CancellationToken;
 
 use crate::guard::guarded;
+pub use crate::setup::Setup;
 
 /// The five accounts.
 pub const ACCOUNTS: [i64; 5] = [7101, 7102, 7103, 7104, 7105];
@@ -116,56 +113,20 @@ pub fn expected() -> BTreeMap<i64, (u64, [u8; 32])> {
     out
 }
 
-pub fn client_config() -> ClientConfig {
-    crate::pool_setup::client_config(Duration::from_secs(2))
+/// The five accounts and their ten channels, on the common [`Setup`] (reconnecting within
+/// 2 s).
+pub async fn start() -> Setup {
+    Setup::start("pipeline", world())
+        .await
+        .reconnecting_within(Duration::from_secs(2))
 }
 
-/// A simulator and the accounts' files in a temporary directory.
-pub struct Setup {
-    pub sim: Sim,
-    pub dir: tempfile::TempDir,
-}
-
-impl Setup {
-    pub async fn new() -> Setup {
-        crate::logging::from_env();
-        let sim = Sim::start(world()).await.expect("telesim starts");
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        sim.write_sessions(&dir.path().join("sessions"))
-            .expect("session files");
-        Setup { sim, dir }
-    }
-
-    pub fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    pub fn local_storage(&self) -> Storage {
-        Storage::local(self.dir.path().join("media")).expect("local storage")
-    }
-
-    pub async fn pool(&self) -> Arc<TeleClients> {
-        let directory =
-            Directory::open_in(&self.data(), Duration::from_secs(24 * 3600)).expect("directory");
-        let (pool, report) = guarded(
-            "pool start",
-            TeleClients::start_from_dir(
-                &self.dir.path().join("sessions"),
-                directory,
-                &client_config(),
-            ),
-        )
-        .await;
-        assert!(report.unreadable.is_empty(), "{:?}", report.unreadable);
-        assert!(report.failed.is_empty(), "{:?}", report.failed);
-        Arc::new(pool)
-    }
-
-    pub fn config(&self) -> MediaConfig {
-        MediaConfig {
-            downloads_total: 8,
-            ..MediaConfig::defaults(self.data())
-        }
+/// The pipeline's configuration for the tests: production's, with a global download budget
+/// of 8.
+pub fn config(setup: &Setup) -> MediaConfig {
+    MediaConfig {
+        downloads_total: 8,
+        ..MediaConfig::defaults(setup.data())
     }
 }
 
@@ -238,15 +199,14 @@ pub async fn history_via(
     .expect("history")
 }
 
-/// Starts the pipeline over `storage`.
-pub fn start(
+/// Starts the pipeline over `storage`, configured by [`config`].
+pub fn start_pipeline(
     setup: &Setup,
     pool: &Arc<TeleClients>,
     storage: Storage,
     cancel: &CancellationToken,
 ) -> MediaProcessor {
-    MediaProcessor::start(setup.config(), storage, Arc::clone(pool), cancel.clone())
-        .expect("the pipeline starts")
+    setup.pipeline(config(setup), pool, storage, cancel)
 }
 
 /// Waits until the task table holds `count` stored tasks.

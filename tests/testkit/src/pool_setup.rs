@@ -1,18 +1,13 @@
 //! What the pool tests (and the account commands' tests) share: a telesim world of N accounts
-//! and M public channels, its session files on disk, and a pool over them, configured as
-//! production would be except for generous budgets (the tests count resolves, they do not
-//! wait for budgets).
+//! and M public channels, on the common [`Setup`].
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use telesim::Sim;
 use telesim::world::{Chat, ChatKind, User, World};
-use tgc_model::directory::Directory;
-use tgc_model::teleclient::{ChatRef, ClientConfig, PeerRef, TeleClients, tl};
+use tgc_model::teleclient::{ChatRef, ClientConfig, PeerRef, tl};
 
-use crate::guard::guarded;
-use crate::sessions::SimSessions;
+pub use crate::setup::{Setup, client_config};
 
 /// Account user ids are `FIRST_ACCOUNT + i`.
 pub const FIRST_ACCOUNT: i64 = 5000;
@@ -62,71 +57,14 @@ pub fn config() -> ClientConfig {
     client_config(Duration::from_secs(300))
 }
 
-/// The accounts' configuration every set-up uses: budgets and pacing generous enough that no
-/// test waits on them (tests count calls, they do not wait for budgets), and the given
-/// reconnect backoff.
-pub fn client_config(reconnect_max_backoff: Duration) -> ClientConfig {
-    ClientConfig {
-        api_id: 1,
-        device_model: "tgcollector tests".into(),
-        resolve_budget_per_hour: 1000,
-        requests_per_second: 10_000.0,
-        reconnect_max_backoff,
-        proxy: None,
-    }
+/// `accounts` accounts and `channels` public channels (see [`world`]), as a [`Setup`].
+pub async fn start(accounts: usize, channels: usize) -> Setup {
+    Setup::start("pool", world(accounts, channels)).await
 }
 
-/// A simulator with its sessions written to a temporary directory.
-pub struct Setup {
-    pub sim: Sim,
-    pub dir: tempfile::TempDir,
-}
-
-impl Setup {
-    pub async fn new(accounts: usize, channels: usize) -> Setup {
-        let sim = Sim::start(world(accounts, channels))
-            .await
-            .expect("telesim starts");
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        sim.write_sessions(&dir.path().join("sessions"))
-            .expect("session files");
-        Setup { sim, dir }
-    }
-
-    pub fn sessions(&self) -> PathBuf {
-        self.dir.path().join("sessions")
-    }
-
-    /// The session file of account `i`.
-    pub fn session_of(&self, i: usize) -> PathBuf {
-        self.sessions().join(format!("{}.session", &phone(i)[1..]))
-    }
-
-    pub fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    /// A pool over the sessions, as a server start would build it.
-    pub async fn pool(&self) -> TeleClients {
-        self.pool_with(&config()).await
-    }
-
-    pub async fn pool_with(&self, config: &ClientConfig) -> TeleClients {
-        let directory =
-            Directory::open_in(&self.data(), Duration::from_secs(24 * 3600)).expect("directory");
-        let (pool, report) = guarded(
-            "pool start",
-            TeleClients::start_from_dir(&self.sessions(), directory, config),
-        )
-        .await;
-        assert!(report.unreadable.is_empty(), "{:?}", report.unreadable);
-        assert!(report.failed.is_empty(), "{:?}", report.failed);
-        pool
-    }
-
-    pub fn resolves(&self) -> u64 {
-        self.sim.counters.method_total("contacts.resolveUsername")
-    }
+/// The session file of account `i` (telesim names it after the phone's digits).
+pub fn session_of(setup: &Setup, i: usize) -> PathBuf {
+    setup.sessions().join(format!("{}.session", &phone(i)[1..]))
 }
 
 /// The newest message of a chat: a cheap call that needs the peer's access hash.

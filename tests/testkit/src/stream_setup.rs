@@ -1,28 +1,22 @@
-//! What the live-stream tests share: a telesim world of two accounts in two channels,
-//! their session files, a pool and a publisher over them, a consumer on a fresh exchange of
-//! the real RabbitMQ on 127.0.0.1:5672; the proxy that cuts the broker is [`crate::proxy`].
+//! What the live-stream tests share: a telesim world of two accounts in two channels, on the
+//! common [`Setup`] (pool, publisher, a consumer on the test's own exchange of the real
+//! RabbitMQ on 127.0.0.1:5672), and what reads what the consumer received; the proxy that
+//! cuts the broker is [`crate::proxy`].
 //!
 //! Every test uses its own exchange (the test name and a per-process nonce), so tests that
 //! run at once never see each other's messages.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use crate::sessions::SimSessions;
-use telesim::Sim;
 use telesim::world::{Chat, ChatKind, User, World};
-use tgc_model::directory::Directory;
 use tgc_model::joinmap::{JoinHow, JoinMap};
-use tgc_model::teleclient::{AccountId, ClientConfig, PeerId, TeleClients};
-use tgc_service::parser::MediaRefs;
-use tgc_service::publisher::{Publisher, PublisherConfig, PublisherHandle, Tail, TailEvent};
+use tgc_model::teleclient::{AccountId, PeerId};
+use tgc_service::publisher::{PublisherHandle, Tail, TailEvent};
 use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 
-use crate::broker::{amqp_url, delete_exchange, exchange};
 use crate::guard::{HANG_GUARD, guarded};
+pub use crate::setup::Setup;
 
 /// The two accounts, both members of both channels.
 pub const ALICE: i64 = 7001;
@@ -62,127 +56,24 @@ pub fn world() -> World {
         .expect("a consistent world")
 }
 
-pub fn client_config() -> ClientConfig {
-    crate::pool_setup::client_config(Duration::from_secs(5))
-}
-
-/// A simulator, its sessions on disk, and the join map recording both accounts in
-/// [`JOINED`] (as the `join` method would).
-pub struct Setup {
-    pub sim: Sim,
-    pub dir: tempfile::TempDir,
-    pub exchange: String,
-}
-
-impl Setup {
-    pub async fn new(test: &str) -> Setup {
-        crate::logging::from_env();
-        let sim = Sim::start(world()).await.expect("telesim starts");
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        sim.write_sessions(&dir.path().join("sessions"))
-            .expect("session files");
-        let setup = Setup {
-            sim,
-            dir,
-            exchange: exchange(test),
-        };
-        let joinmap = JoinMap::open_in(&setup.data()).expect("join map");
-        for account in [ALICE, BOB] {
-            joinmap
-                .record_join(
-                    PeerId::channel_unchecked(JOINED),
-                    AccountId(account),
-                    JoinHow::Api,
-                )
-                .expect("recording a join");
-        }
-        setup
-    }
-
-    pub fn sessions(&self) -> PathBuf {
-        self.dir.path().join("sessions")
-    }
-
-    pub fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    pub async fn pool(&self) -> Arc<TeleClients> {
-        let directory =
-            Directory::open_in(&self.data(), Duration::from_secs(24 * 3600)).expect("directory");
-        let (pool, report) = guarded(
-            "pool start",
-            TeleClients::start_from_dir(&self.sessions(), directory, &client_config()),
-        )
-        .await;
-        assert!(report.unreadable.is_empty(), "{:?}", report.unreadable);
-        assert!(report.failed.is_empty(), "{:?}", report.failed);
-        Arc::new(pool)
-    }
-
-    pub fn config(&self, url: &str) -> PublisherConfig {
-        Setup::config_for(&self.data(), &self.exchange, url)
-    }
-
-    /// A publisher configuration for `exchange` at `url` keeping its files in `data`.
-    pub fn config_for(data: &std::path::Path, exchange: &str, url: &str) -> PublisherConfig {
-        PublisherConfig {
-            url: url.to_owned(),
-            exchange: exchange.to_owned(),
-            data_dir: data.to_owned(),
-            outbox_max_events: 1_000_000,
-            catch_up: true,
-            media: Arc::new(MediaRefs),
-            seal: None,
-        }
-    }
-
-    /// A pool and a publisher to `url`.
-    pub async fn publisher(&self, url: &str) -> (Arc<TeleClients>, PublisherHandle) {
-        self.publisher_with(self.config(url)).await
-    }
-
-    /// A pool and a publisher configured by `config`.
-    pub async fn publisher_with(
-        &self,
-        config: PublisherConfig,
-    ) -> (Arc<TeleClients>, PublisherHandle) {
-        let pool = self.pool().await;
-        let joinmap = Arc::new(JoinMap::open_in(&config.data_dir).expect("the join map"));
-        let handle = Publisher::start(config, joinmap, Arc::clone(&pool), CancellationToken::new())
-            .await
-            .expect("publisher starts");
-        (pool, handle)
-    }
-
-    /// A consumer of every event of this test's exchange.
-    pub async fn tail(&self) -> Tail {
-        guarded(
-            "consumer connects",
-            Tail::connect(&amqp_url(), &self.exchange, None),
-        )
+/// The two accounts in their channels, on the common [`Setup`] (reconnecting within 5 s),
+/// with the join map recording both accounts in [`JOINED`] (as the `join` method would).
+/// `test` names the test's own exchange.
+pub async fn start(test: &str) -> Setup {
+    let setup = Setup::start(test, world())
         .await
-        .expect("RabbitMQ on 127.0.0.1:5672 (run ./test.sh to start it)")
+        .reconnecting_within(Duration::from_secs(5));
+    let joinmap = JoinMap::open_in(&setup.data()).expect("join map");
+    for account in [ALICE, BOB] {
+        joinmap
+            .record_join(
+                PeerId::channel_unchecked(JOINED),
+                AccountId(account),
+                JoinHow::Api,
+            )
+            .expect("recording a join");
     }
-
-    /// Closes the consumer and deletes the test's exchange, so test runs leave nothing
-    /// behind in the broker.
-    pub async fn finish(&self, tail: Tail) {
-        tail.close().await;
-        delete_exchange(&self.exchange).await;
-    }
-
-    /// Posts `count` messages to `chat`, returning their ids.
-    pub fn post(&self, chat: i64, count: usize, label: &str) -> Vec<i32> {
-        (0..count)
-            .map(|i| {
-                self.sim
-                    .telegram
-                    .post_message(chat, telesim::api::NewMessage::text(format!("{label} {i}")))
-                    .expect("posting")
-            })
-            .collect()
-    }
+    setup
 }
 
 /// What a consumer received, by event id, in order of first arrival.

@@ -1,5 +1,5 @@
 //! What the media download tests share: a telesim world of one account in one channel
-//! whose messages carry documents and a photo of chosen sizes, the account's pool, a task
+//! whose messages carry documents and a photo of chosen sizes, on the common set-up, a task
 //! store, and helpers to build a task, run a download and check its bytes against
 //! telesim's own `media_bytes`.
 //!
@@ -10,12 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use telesim::Sim;
 use telesim::world::{Chat, ChatKind, Media, MediaKind, Message, User, World};
-use testkit::SimSessions;
-use tgc_model::directory::Directory;
 use tgc_model::media::{DownloadOptions, MediaTask, TaskState, TaskStore, refetch_sized};
-use tgc_model::teleclient::{AccountId, ChatRef, ClientConfig, PeerId, TeleClient, TeleClients};
+use tgc_model::teleclient::{AccountId, ChatRef, PeerId, TeleClient};
 
 pub use testkit::guarded;
 
@@ -93,52 +90,34 @@ pub fn world() -> World {
         .expect("a consistent world")
 }
 
-pub fn client_config() -> ClientConfig {
-    testkit::pipeline_setup::client_config()
-}
-
 /// The channel's marked (Bot API) id, as tasks store it.
 pub fn chat_id() -> i64 {
     PeerId::channel_unchecked(CHANNEL).bot_api_dialog_id_unchecked()
 }
 
-/// A simulator, the account that resolved the channel through a pool (so it holds its
-/// access hash), a task store and a staging directory.
+/// The common set-up (reconnecting within 2 s), the account that resolved the channel
+/// through a pool (so it holds its access hash), and a task store.
 pub struct Setup {
-    pub sim: Sim,
-    pub dir: tempfile::TempDir,
+    pub base: testkit::Setup,
     pub account: Arc<TeleClient>,
     pub store: Arc<TaskStore>,
 }
 
 impl Setup {
     pub async fn new() -> Setup {
-        testkit::logging::from_env();
-        let sim = Sim::start(world()).await.expect("telesim starts");
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let sessions = dir.path().join("sessions");
-        sim.write_sessions(&sessions).expect("session files");
-        let data = dir.path().join("data");
-        let directory =
-            Directory::open_in(&data, Duration::from_secs(24 * 3600)).expect("directory");
-        let (pool, report) = guarded(
-            "pool start",
-            TeleClients::start_from_dir(&sessions, directory, &client_config()),
-        )
-        .await;
-        assert!(report.unreadable.is_empty(), "{:?}", report.unreadable);
-        assert!(report.failed.is_empty(), "{:?}", report.failed);
-        let pool = Arc::new(pool);
+        let base = testkit::Setup::start("media", world())
+            .await
+            .reconnecting_within(Duration::from_secs(2));
+        let pool = base.pool().await;
         let chat = ChatRef::parse(&format!("@{CHANNEL_USERNAME}")).expect("a chat name");
         let resolved = guarded("resolving the channel", pool.resolve(&chat))
             .await
             .expect("the channel resolves");
         let account = resolved.account;
         assert_eq!(account.id().0, ALICE);
-        let store = Arc::new(TaskStore::open_in(&data).expect("task store"));
+        let store = Arc::new(TaskStore::open_in(&base.data()).expect("task store"));
         Setup {
-            sim,
-            dir,
+            base,
             account,
             store,
         }
@@ -175,7 +154,8 @@ impl Setup {
     }
 
     pub fn staging(&self, sample: Sample) -> PathBuf {
-        self.dir
+        self.base
+            .dir
             .path()
             .join("staging")
             .join(format!("{}.part", sample.media_id))
@@ -183,7 +163,7 @@ impl Setup {
 
     /// `upload.getFile` calls the account made.
     pub fn get_file_calls(&self) -> u64 {
-        self.sim.counters.get(ALICE, "upload.getFile")
+        self.base.sim.counters.get(ALICE, "upload.getFile")
     }
 
     /// Polls `condition` every few milliseconds until it holds; fails the test with `what`
