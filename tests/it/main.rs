@@ -13,6 +13,7 @@ mod gateway_python;
 mod gateway_shutdown;
 mod media_serve;
 mod pool_cli;
+mod subscriptions_full_disk;
 mod subscriptions_kill_serve;
 mod subscriptions_serve_shutdown;
 mod subscriptions_tail;

@@ -226,9 +226,9 @@ impl Collector for PublisherCollector {
                 |s| s.duplicates,
             ),
             (
-                "publisher_dropped",
-                "Live events refused because the outbox was full",
-                |s| s.dropped,
+                "publisher_write_retries",
+                "Tries of an update whose events the outbox could not take (full disk, I/O error, cap); tried again, never dropped",
+                |s| s.write_retries,
             ),
             (
                 "publisher_ignored",
@@ -245,7 +245,7 @@ impl Collector for PublisherCollector {
                 counter.metric_type(),
             )?)?;
         }
-        let gauges: [(&str, &str, i64); 3] = [
+        let gauges: [(&str, &str, i64); 4] = [
             (
                 "publisher_outbox_events",
                 "Live events waiting in the outbox for a confirm",
@@ -260,6 +260,11 @@ impl Collector for PublisherCollector {
                 "publisher_link_up",
                 "1 while the RabbitMQ link is up",
                 i64::from(stats.link_up),
+            ),
+            (
+                "publisher_streams_waiting",
+                "Account streams waiting now for the outbox to take their events",
+                i64::try_from(stats.streams_waiting).unwrap_or(i64::MAX),
             ),
         ];
         for (name, help, value) in gauges {

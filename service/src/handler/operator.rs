@@ -90,6 +90,12 @@ impl Operator {
                 stats.outbox,
                 stats.published
             ));
+            if stats.streams_waiting > 0 {
+                text.push_str(&format!(
+                    "; {} stream(s) waiting for the outbox to take their events (disk full or outbox at its cap; see the log)",
+                    stats.streams_waiting
+                ));
+            }
         }
         if active > 0 {
             plain(StatusCode::OK, &format!("ready: {text}"))

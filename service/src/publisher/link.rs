@@ -191,9 +191,25 @@ pub async fn drain(
     let masked = super::mask_url(&url);
     let mut link: Option<BrokerLink> = None;
     let mut backoff = FIRST_BACKOFF;
+    // Confirmed events whose removal from the outbox failed (a full disk): nothing more is
+    // published until they are gone, or they would be published again.
+    let mut unremoved: Vec<i64> = Vec::new();
     loop {
         if shutdown.is_cancelled() {
             break;
+        }
+        if !unremoved.is_empty() {
+            match outbox.remove(&unremoved) {
+                Ok(()) => unremoved.clear(),
+                Err(error) => {
+                    tracing::warn!(%error, events = unremoved.len(), "removing confirmed events from the outbox failed again; publishing waits");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(MAX_BACKOFF) => {}
+                    }
+                    continue;
+                }
+            }
         }
         let current = match link.take() {
             Some(link) => link,
@@ -242,8 +258,10 @@ pub async fn drain(
         };
         let seqs: Vec<i64> = batch[..confirmed].iter().map(|p| p.seq).collect();
         if let Err(error) = outbox.remove(&seqs) {
-            // They are published; they will be published again, with the same ids.
-            tracing::error!(%error, "removing confirmed events from the outbox failed");
+            // Tried again before anything else is published. Should the gateway stop first,
+            // the next start publishes them again, with the same ids.
+            tracing::warn!(%error, "removing confirmed events from the outbox failed; trying again");
+            unremoved = seqs;
         }
         stats.published(confirmed as u64);
         if let Some(error) = failure {
@@ -264,6 +282,11 @@ pub async fn drain(
             continue;
         }
         link = Some(current);
+    }
+    if !unremoved.is_empty()
+        && let Err(error) = outbox.remove(&unremoved)
+    {
+        tracing::warn!(%error, events = unremoved.len(), "confirmed events stay in the outbox: the next start publishes them again, with the same ids");
     }
     if let Some(link) = link {
         stats.set_link_up(false);

@@ -8,10 +8,13 @@
 //! second account to report a message, or a catch-up after a restart replaying what was
 //! already published, adds nothing.
 //!
-//! The outbox is bounded (`rabbitmq.outbox_max_events`): past the cap new events are
-//! refused and logged as errors (the gateway must not fill the disk while the broker is
-//! away for days), and a warning is logged when it passes nine tenths of the cap. SQLite in
-//! WAL mode with `synchronous = normal`: a committed event survives a killed process.
+//! The outbox is bounded (`rabbitmq.outbox_max_events`): at the cap new events are refused
+//! and the streams wait for room (the gateway must not fill the disk while the broker is
+//! away for days; Telegram keeps the updates meanwhile), and a warning is logged when it
+//! passes nine tenths of the cap. SQLite in WAL mode with `synchronous = normal`: a
+//! committed event survives a killed process; [`Outbox::sync`] puts it on disk for a power
+//! cut, which the streams do before saving the update state that depends on it (one sync
+//! a second, not one per event).
 
 use std::path::Path;
 use std::sync::MutexGuard;
@@ -83,6 +86,7 @@ pub struct Outbox {
     accepted: AtomicU64,
     near_cap: AtomicBool,
     added: Notify,
+    removed: Notify,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -124,6 +128,7 @@ impl Outbox {
             accepted: AtomicU64::new(0),
             near_cap: AtomicBool::new(false),
             added: Notify::new(),
+            removed: Notify::new(),
         };
         if len > 0 {
             tracing::info!(events = len, path = %outbox.path().display(), "outbox holds unconfirmed events from before: they are sent first");
@@ -131,17 +136,21 @@ impl Outbox {
         Ok(outbox)
     }
 
-    /// Stores `event` unless its id was seen before or the outbox is full.
+    /// Stores `event` unless its id was seen before or the outbox is full (the caller
+    /// waits for [`Outbox::room`] and tries again).
     pub fn enqueue(&self, event: &Event) -> Result<Enqueued, OutboxError> {
+        let id = event.id();
         if self.len() >= self.max_events {
-            tracing::error!(
+            if self.has_seen(&id)? {
+                return Ok(Enqueued::Duplicate);
+            }
+            tracing::warn!(
                 max_events = self.max_events,
-                event = %event.id(),
-                "outbox full (rabbitmq.outbox_max_events): event dropped; is RabbitMQ down?"
+                event = %id,
+                "outbox full (rabbitmq.outbox_max_events): the stream waits for room; is RabbitMQ down?"
             );
             return Ok(Enqueued::Full);
         }
-        let id = event.id();
         let now = unix_secs();
         {
             let mut conn = self.conn();
@@ -227,6 +236,7 @@ impl Outbox {
             .fetch_sub(removed.min(self.len()), Ordering::Relaxed)
             .saturating_sub(removed);
         self.watch_cap(len);
+        self.removed.notify_waiters();
         Ok(())
     }
 
@@ -247,6 +257,20 @@ impl Outbox {
         self.file.path()
     }
 
+    /// Puts every committed event on disk (the WAL is synced by a checkpoint), so that what
+    /// is saved after it (an update state) is never ahead of it after a power cut.
+    pub fn sync(&self) -> Result<(), OutboxError> {
+        self.conn()
+            .query_row("pragma wal_checkpoint(passive)", [], |_| Ok(()))
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Resolves once events leave the outbox after the call: a stream waiting for room
+    /// sleeps on it.
+    pub async fn room(&self) {
+        self.removed.notified().await;
+    }
+
     /// Resolves once an event is added after the last call (or at once if one was added
     /// since): the drainer sleeps on it when the outbox is empty.
     pub async fn added(&self) {
@@ -261,7 +285,7 @@ impl Outbox {
             tracing::warn!(
                 events = len,
                 max_events = self.max_events,
-                "outbox near its cap: RabbitMQ is not confirming; new events will be dropped at the cap"
+                "outbox near its cap: RabbitMQ is not confirming; at the cap the streams wait"
             );
         } else if len <= self.max_events / 2 && self.near_cap.swap(false, Ordering::Relaxed) {
             tracing::info!(events = len, "outbox back under half its cap");

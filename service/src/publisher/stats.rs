@@ -15,8 +15,11 @@ pub struct PublisherStats {
     pub accepted: u64,
     /// Events already seen (another account's copy, a replay).
     pub duplicates: u64,
-    /// Events refused because the outbox was full.
-    pub dropped: u64,
+    /// Tries of an update whose events could not be written (a full disk, an I/O error, the
+    /// outbox at its cap); the update was tried again, nothing was dropped.
+    pub write_retries: u64,
+    /// Streams waiting now for their events to be written.
+    pub streams_waiting: u64,
     /// Updates about chats nobody joined.
     pub ignored: u64,
     /// Events RabbitMQ confirmed.
@@ -31,7 +34,8 @@ pub struct PublisherStats {
 pub(crate) struct Stats {
     accepted: watch::Sender<u64>,
     duplicates: AtomicU64,
-    dropped: AtomicU64,
+    write_retries: AtomicU64,
+    streams_waiting: AtomicU64,
     ignored: AtomicU64,
     published: watch::Sender<u64>,
     link_up: AtomicBool,
@@ -42,7 +46,8 @@ impl Stats {
         Stats {
             accepted: watch::Sender::new(0),
             duplicates: AtomicU64::new(0),
-            dropped: AtomicU64::new(0),
+            write_retries: AtomicU64::new(0),
+            streams_waiting: AtomicU64::new(0),
             ignored: AtomicU64::new(0),
             published: watch::Sender::new(0),
             link_up: AtomicBool::new(false),
@@ -57,8 +62,16 @@ impl Stats {
         self.duplicates.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn dropped(&self) {
-        self.dropped.fetch_add(1, Ordering::Relaxed);
+    pub fn write_retry(&self) {
+        self.write_retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn stream_stalled(&self) {
+        self.streams_waiting.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn stream_resumed(&self) {
+        self.streams_waiting.fetch_sub(1, Ordering::Relaxed);
     }
 
     pub fn ignored(&self) {
@@ -87,7 +100,8 @@ impl Stats {
         PublisherStats {
             accepted: *self.accepted.borrow(),
             duplicates: self.duplicates.load(Ordering::Relaxed),
-            dropped: self.dropped.load(Ordering::Relaxed),
+            write_retries: self.write_retries.load(Ordering::Relaxed),
+            streams_waiting: self.streams_waiting.load(Ordering::Relaxed),
             ignored: self.ignored.load(Ordering::Relaxed),
             published: *self.published.borrow(),
             outbox,

@@ -8,9 +8,15 @@
 //! after downtime it asks Telegram for the difference and what it missed comes through
 //! here like any other update. The state written back is that of the updates handled
 //! (`handled`), never grammers' own, which runs ahead of the stream: it is saved after the
-//! events it covers are committed to the outbox, at once for a message box (a channel)
-//! not saved before, then at most once a second, and on shutdown; a crash in between
-//! replays a little, which the `seen` table absorbs.
+//! events it covers are committed to the outbox and the outbox is synced to disk, at once
+//! for a message box (a channel) not saved before, then at most once a second, and on
+//! shutdown; a crash in between replays a little, which the `seen` table absorbs.
+//!
+//! An update counts as handled only once everything it brings is durable. When the outbox
+//! cannot take an event (a full disk, an I/O error, the outbox at its cap) the stream stops
+//! there and tries the same update again, backing off, until it can: Telegram keeps what
+//! comes meanwhile, and after a restart the saved state, which never passed the update,
+//! asks for it again.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -44,6 +50,9 @@ const RECENT_IDS: usize = 50_000;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// The longest wait between two tries of an update whose events could not be written.
+const MAX_WRITE_BACKOFF: Duration = Duration::from_secs(5);
 
 /// What every account's stream shares.
 pub(crate) struct Shared {
@@ -104,10 +113,14 @@ pub(crate) async fn run(
             Ok((update, state, peers)) => {
                 tracing::trace!(account = %id, ?update, "update");
                 backoff = FIRST_BACKOFF;
-                reader.read(&update, &peers);
+                if !reader.read_durably(&update, &peers, &shutdown).await {
+                    // Shut down before the update's events were written: it stays unhandled,
+                    // so the next start asks Telegram for it again.
+                    break;
+                }
                 let opened = handled.handled(&state);
                 if opened || (handled.is_dirty() && saved.elapsed() >= SYNC_EVERY) {
-                    save(&account, &mut handled);
+                    save(&account, &reader.shared.outbox, &mut handled);
                     saved = Instant::now();
                 }
             }
@@ -125,7 +138,7 @@ pub(crate) async fn run(
             }
         }
     }
-    save(&account, &mut handled);
+    save(&account, &reader.shared.outbox, &mut handled);
 }
 
 /// Moves the account's raw updates into a deep queue as fast as they come.
@@ -148,14 +161,38 @@ fn relay(mut raw: mpsc::Receiver<UpdatesLike>) -> mpsc::Receiver<UpdatesLike> {
     updates
 }
 
-/// Writes the handled update state to the account's session file.
-fn save(account: &TeleClient, handled: &mut HandledState) {
-    let changes = handled.take();
-    if changes.is_empty() {
+/// Writes the handled update state to the account's session file, once the outbox holding
+/// the events it covers is on disk (the session file is synced; the outbox's commits are
+/// not, one by one): after a power cut the saved state is never ahead of the events.
+fn save(account: &TeleClient, outbox: &Outbox, handled: &mut HandledState) {
+    if !handled.is_dirty() {
         return;
     }
+    if let Err(error) = outbox.sync() {
+        tracing::warn!(account = %account.id(), %error, "syncing the outbox failed; the update state is saved later");
+        return;
+    }
+    let changes = handled.take();
     if let Err(error) = account.session().save_update_states(changes) {
         tracing::warn!(account = %account.id(), %error, "saving the update state failed");
+    }
+}
+
+/// Why an update's events are not durable yet.
+#[derive(Debug)]
+enum NotDurable {
+    /// The outbox is at its cap (`rabbitmq.outbox_max_events`).
+    Full,
+    /// Writing failed (a full disk, an I/O error, the file busy).
+    Failed(String),
+}
+
+impl std::fmt::Display for NotDurable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotDurable::Full => f.write_str("the outbox is full (rabbitmq.outbox_max_events)"),
+            NotDurable::Failed(error) => f.write_str(error),
+        }
     }
 }
 
@@ -167,11 +204,57 @@ struct Reader {
 }
 
 impl Reader {
-    fn read(&mut self, update: &tl::enums::Update, peers: &PeerMap) {
+    /// Reads `update` until everything it brings is durable, trying again with a growing
+    /// wait (or as soon as the outbox has room) while it is not. False if `shutdown` came
+    /// first: the update is then not handled.
+    async fn read_durably(
+        &mut self,
+        update: &tl::enums::Update,
+        peers: &PeerMap,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        let mut wait = FIRST_BACKOFF;
+        let mut stalled = false;
+        loop {
+            match self.read(update, peers) {
+                Ok(()) => {
+                    if stalled {
+                        self.shared.stats.stream_resumed();
+                        tracing::info!(account = %self.account, "the outbox takes events again; the stream goes on");
+                    }
+                    return true;
+                }
+                Err(reason) => {
+                    self.shared.stats.write_retry();
+                    if !stalled {
+                        stalled = true;
+                        self.shared.stats.stream_stalled();
+                    }
+                    tracing::warn!(account = %self.account, %reason, retry_in = ?wait, "an update's events cannot be made durable; the stream waits (nothing is lost: the update is not marked handled)");
+                    let outbox = Arc::clone(&self.shared.outbox);
+                    let woke = tokio::select! {
+                        _ = shutdown.cancelled() => false,
+                        _ = tokio::time::sleep(wait) => true,
+                        _ = outbox.room() => true,
+                    };
+                    if !woke {
+                        self.shared.stats.stream_resumed();
+                        return false;
+                    }
+                    wait = (wait * 2).min(MAX_WRITE_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// Hands `update`'s events to the outbox and its membership change to the join map.
+    /// Events already in the outbox count as done, so reading an update again after a
+    /// failure adds only what is missing.
+    fn read(&mut self, update: &tl::enums::Update, peers: &PeerMap) -> Result<(), NotDurable> {
         use tl::enums::Update as U;
         let (users, chats) = raw_peers(peers);
         if let Some(change) = membership::of_update(update, self.account, &chats) {
-            self.record(change);
+            self.record(change)?;
         }
         let (account, media) = (self.account, Arc::clone(&self.shared.media));
         let ctx = || {
@@ -187,20 +270,22 @@ impl Reader {
             U::DeleteChannelMessages(u) => {
                 let chat = PeerId::channel_unchecked(u.channel_id).bot_api_dialog_id_unchecked();
                 for id in &u.messages {
-                    self.offer(Event::deleted(chat, *id, self.account));
+                    self.offer(Event::deleted(chat, *id, self.account))?;
                 }
+                Ok(())
             }
             U::DeleteMessages(u) => {
                 for id in &u.messages {
                     match self.recent.chat_of(*id) {
-                        Some(chat) => self.offer(Event::deleted(chat, *id, self.account)),
+                        Some(chat) => self.offer(Event::deleted(chat, *id, self.account))?,
                         None => {
                             tracing::debug!(account = %self.account, id, "deletion of a message whose chat is unknown")
                         }
                     }
                 }
+                Ok(())
             }
-            _ => {}
+            _ => Ok(()),
         }
     }
 
@@ -209,26 +294,27 @@ impl Reader {
         kind: EventKind,
         message: &tl::enums::Message,
         ctx: impl FnOnce() -> ParseContext,
-    ) {
+    ) -> Result<(), NotDurable> {
         let Some(key) = EventKey::of_message(kind, message) else {
-            return;
+            return Ok(());
         };
         if !matches!(message_peer(message), Some(tl::enums::Peer::Channel(_))) {
             self.recent.remember(key.message_id, key.chat_id);
         }
         if !self.wanted(&key) {
-            return;
+            return Ok(());
         }
         // Parsed only now: a duplicate or an ignored chat costs no parsing, and its media
         // is not handed to the pipeline a second time.
-        self.enqueue(Event::parsed(key, message, &ctx()));
+        self.enqueue(Event::parsed(key, message, &ctx()))
     }
 
     /// Hands a deletion to the outbox if it is wanted.
-    fn offer(&self, event: Event) {
+    fn offer(&self, event: Event) -> Result<(), NotDurable> {
         if self.wanted(&event.key()) {
-            self.enqueue(event);
+            self.enqueue(event)?;
         }
+        Ok(())
     }
 
     /// Whether an event is about a joined chat and not seen before.
@@ -256,20 +342,18 @@ impl Reader {
         }
     }
 
-    fn enqueue(&self, event: Event) {
+    fn enqueue(&self, event: Event) -> Result<(), NotDurable> {
         let stats = &self.shared.stats;
         match self.shared.outbox.enqueue(&event) {
             Ok(Enqueued::Added) => stats.accepted(),
             Ok(Enqueued::Duplicate) => stats.duplicate(),
-            Ok(Enqueued::Full) => stats.dropped(),
-            Err(error) => {
-                stats.dropped();
-                tracing::error!(%error, event = %event.id(), "writing to the outbox failed: event lost");
-            }
+            Ok(Enqueued::Full) => return Err(NotDurable::Full),
+            Err(error) => return Err(NotDurable::Failed(format!("{} ({error})", event.id()))),
         }
+        Ok(())
     }
 
-    fn record(&self, change: MembershipChange) {
+    fn record(&self, change: MembershipChange) -> Result<(), NotDurable> {
         let joinmap = &self.shared.joinmap;
         let result = match change {
             MembershipChange::Joined(chat) => {
@@ -281,9 +365,10 @@ impl Reader {
                 joinmap.record_leave(chat, self.account).map(|_| ())
             }
         };
-        if let Err(error) = result {
-            tracing::error!(%error, "updating the join map failed");
-        }
+        result.map_err(|error| {
+            tracing::error!(%error, "updating the join map failed; the update is tried again");
+            NotDurable::Failed(error.to_string())
+        })
     }
 }
 

@@ -3,24 +3,13 @@
 //! still unconfirmed while more messages are posted; everything arrives afterwards, in
 //! order, any repeat carrying the same message_id.
 
-use std::net::SocketAddr;
+use std::time::Duration;
 
-use testkit::broker::amqp_url;
+use testkit::broker::{amqp_url, broker_addr};
+use testkit::guarded;
 use testkit::proxy::Proxy;
 use testkit::stream_setup::{self, JOINED, Received, Setup, wait_for};
 use tgc_service::publisher::{Outbox, PublisherHandle};
-
-fn broker_addr() -> SocketAddr {
-    let url = amqp_url();
-    let host_port = url
-        .split('@')
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or("127.0.0.1:5672");
-    host_port
-        .parse()
-        .expect("the test broker URL names host:port")
-}
 
 /// Every delivery of an id carried the same body: a repeat is a redelivery, not news.
 fn assert_repeats_are_identical(received: &Received) {
@@ -121,6 +110,45 @@ async fn a_restart_sends_the_outbox_and_catches_up_on_what_was_posted_while_down
     assert_eq!(received.new_ids(JOINED), posted, "nothing lost, in order");
     assert_repeats_are_identical(&received);
     assert_eq!(received.duplicates(), 0);
+    publisher.shutdown().await;
+    setup.finish(tail).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_outbox_holds_the_stream_back_instead_of_dropping_events() {
+    let setup = stream_setup::start("outbox_cap").await;
+    let mut tail = setup.tail().await;
+    let proxy = Proxy::start(broker_addr()).await;
+    proxy.cut();
+    let mut config = setup.publisher_config(&proxy.url());
+    config.outbox_max_events = 20;
+    let (_pool, publisher) = setup.publisher_with(config).await;
+
+    // Five times the cap while the broker is away: the outbox fills, the stream waits.
+    let posted = setup.post(JOINED, 100, "over the cap");
+    wait_for(
+        "the outbox at its cap",
+        &publisher,
+        publisher.accepted(),
+        |n| n >= 20,
+    )
+    .await;
+    let waiting = guarded("the stream waits for room", async {
+        loop {
+            let stats = publisher.stats();
+            if stats.streams_waiting > 0 {
+                break stats;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert_eq!(waiting.outbox, 20, "never past the cap: {waiting:?}");
+
+    proxy.restore();
+    let received = Received::until(&mut tail, |r| r.distinct() >= posted.len()).await;
+    assert_eq!(received.new_ids(JOINED), posted, "all of them, in order");
+    assert_repeats_are_identical(&received);
     publisher.shutdown().await;
     setup.finish(tail).await;
 }

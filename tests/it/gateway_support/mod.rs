@@ -28,6 +28,7 @@ use tgc_service::publisher::Tail;
 pub use testkit::broker::amqp_url;
 use testkit::broker::{delete_exchange, exchange};
 use testkit::gateway_config::gateway_properties;
+use testkit::tmpfs::Tmpfs;
 pub use testkit::{HANG_GUARD, guarded};
 use tgc_common::Settings;
 use tgcollector::server::Server;
@@ -40,6 +41,10 @@ pub struct Options {
     pub max_concurrency: usize,
     /// Publish the live stream to this exchange of the test broker (127.0.0.1:5672).
     pub rabbitmq_exchange: Option<String>,
+    /// The broker's URL, when not the test broker itself (a proxy before it).
+    pub rabbitmq_url: Option<String>,
+    /// Put `data/` on a tmpfs of this size (`16m`), which the test can fill.
+    pub data_tmpfs: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -49,6 +54,8 @@ impl Default for Options {
             max_body: "64KiB",
             max_concurrency: 64,
             rabbitmq_exchange: None,
+            rabbitmq_url: None,
+            data_tmpfs: None,
         }
     }
 }
@@ -70,7 +77,17 @@ impl Gateway {
     }
 
     pub async fn start_with(options: Options) -> Gateway {
-        let (sim, dir, key, config) = prepare(&options).await;
+        let Prepared {
+            sim,
+            data_fs,
+            dir,
+            key,
+            config,
+        } = prepare(&options).await;
+        assert!(
+            data_fs.is_none(),
+            "an in-process gateway shares the test's filesystem"
+        );
         let server = InProcess::start(&config).await;
         Gateway {
             sim,
@@ -159,13 +176,16 @@ impl Drop for InProcess {
 
 /// telesim with the demo world, its accounts' session files in a new directory, a new key,
 /// and `config.properties` there with `options`.
-async fn prepare(options: &Options) -> (Sim, tempfile::TempDir, CryptoKey, std::path::PathBuf) {
+async fn prepare(options: &Options) -> Prepared {
     let testkit::Setup { sim, dir, .. } = testkit::Setup::start("gateway", World::demo()).await;
+    let data_fs = options
+        .data_tmpfs
+        .map(|size| Tmpfs::mount(&dir.path().join("data"), size));
     let key = keygen::generate();
     let rabbitmq = match &options.rabbitmq_exchange {
         Some(exchange) => format!(
             "rabbitmq.enabled = true\nrabbitmq.url = {}\nrabbitmq.exchange = {exchange}\n",
-            amqp_url()
+            options.rabbitmq_url.clone().unwrap_or_else(amqp_url)
         ),
         None => String::new(),
     };
@@ -178,13 +198,31 @@ async fn prepare(options: &Options) -> (Sim, tempfile::TempDir, CryptoKey, std::
         options.request_timeout, options.max_body, options.max_concurrency,
     );
     std::fs::write(&config, gateway_properties(&key, &overrides)).expect("config file");
-    (sim, dir, key, config)
+    Prepared {
+        sim,
+        data_fs,
+        dir,
+        key,
+        config,
+    }
+}
+
+/// What [`prepare`] made.
+struct Prepared {
+    sim: Sim,
+    data_fs: Option<Tmpfs>,
+    dir: tempfile::TempDir,
+    key: CryptoKey,
+    config: std::path::PathBuf,
 }
 
 /// `tgcollector serve` as a process in front of a running telesim: for the tests about the
 /// process itself (SIGTERM, SIGKILL and restart, its log).
 pub struct ServedGateway {
     pub sim: Sim,
+    /// `data/` on a tmpfs, when [`Options::data_tmpfs`] asked for it (unmounted before `dir`
+    /// is removed: fields drop in order).
+    pub data_fs: Option<Tmpfs>,
     pub dir: tempfile::TempDir,
     pub key: CryptoKey,
     pub api: SocketAddr,
@@ -200,10 +238,17 @@ impl ServedGateway {
     }
 
     pub async fn start_with(options: Options) -> ServedGateway {
-        let (sim, dir, key, config) = prepare(&options).await;
+        let Prepared {
+            sim,
+            data_fs,
+            dir,
+            key,
+            config,
+        } = prepare(&options).await;
         let started = spawn(&config).await;
         ServedGateway {
             sim,
+            data_fs,
             dir,
             api: started.api,
             operator: started.operator,
@@ -521,9 +566,14 @@ impl Stream {
 
     /// A gateway process publishing to this stream's exchange.
     pub async fn gateway(&self) -> ServedGateway {
+        self.gateway_with(Options::default()).await
+    }
+
+    /// A gateway process publishing to this stream's exchange, otherwise as `options` say.
+    pub async fn gateway_with(&self, options: Options) -> ServedGateway {
         ServedGateway::start_with(Options {
             rabbitmq_exchange: Some(self.exchange.clone()),
-            ..Options::default()
+            ..options
         })
         .await
     }

@@ -16,7 +16,8 @@
 //!   publisher or a media pipeline over it;
 //! - [`pool_setup`]: N accounts and M public channels, their session files and a pool;
 //! - [`stream_setup`]: two accounts in two channels, a pool and a publisher (the live stream);
-//! - [`pipeline_setup`]: five accounts, ten channels, 200 media (the media pipeline).
+//! - [`pipeline_setup`]: five accounts, ten channels, 200 media (the media pipeline);
+//! - [`tmpfs`]: a small filesystem a test mounts under the gateway and fills.
 //!
 //! Tests wait on events, never on time: the guard only turns a hang into a failure that says
 //! what hung.
@@ -35,6 +36,7 @@ pub mod python;
 pub mod sessions;
 pub mod setup;
 pub mod stream_setup;
+pub mod tmpfs;
 
 pub use guard::{HANG_GUARD, guarded};
 pub use sessions::SimSessions;

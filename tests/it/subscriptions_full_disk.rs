@@ -1,0 +1,186 @@
+//! `tgcollector serve` whose `data/` fills up while live messages arrive: no message is lost,
+//! and none is published twice unless the gateway is killed. The stream stops at the first
+//! update whose events the outbox cannot take, waits, and goes on by itself once there is
+//! room; stopped or killed while waiting and restarted, it asks Telegram again for what it
+//! had not handled.
+//!
+//! The full filesystem is real: `data/` is a small tmpfs the test fills with a file, so the
+//! outbox meets `SQLITE_FULL` as it would on a full disk. RabbitMQ is cut (through a proxy)
+//! while the disk is full, as in the outage that fills disks in production: the outbox must
+//! grow, where otherwise its drained pages would be reused.
+
+use std::time::Duration;
+
+use crate::gateway_support::{Options, ServedGateway, Stream, json};
+use telesim::api::NewMessage;
+use telesim::world::demo::TECH_DIGEST;
+use testkit::broker::broker_addr;
+use testkit::guarded;
+use testkit::proxy::Proxy;
+use testkit::stream_setup::Received;
+use tgc_service::publisher::Tail;
+
+/// Messages posted while `data/` is full, in each of the three rounds.
+const PER_ROUND: usize = 1_000;
+
+fn post(gateway: &ServedGateway, count: usize, label: &str) -> Vec<i32> {
+    (0..count)
+        .map(|i| {
+            gateway
+                .sim
+                .telegram
+                .post_message(TECH_DIGEST, NewMessage::text(format!("{label} {i}")))
+                .expect("posting")
+        })
+        .collect()
+}
+
+/// A counter or gauge of `/metrics` (0 when absent).
+async fn metric(gateway: &ServedGateway, name: &str) -> u64 {
+    let (_, metrics) = gateway.operator_get("/metrics").await;
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Waits until the stream has failed to write more than `before` times, and says so in
+/// `/readyz`: the filesystem really is full and the stream really is waiting.
+async fn until_waiting(gateway: &ServedGateway, before: u64) -> u64 {
+    guarded("the stream meets the full filesystem", async {
+        loop {
+            let retries = metric(gateway, "tgc_publisher_write_retries_total").await;
+            if retries > before && metric(gateway, "tgc_publisher_streams_waiting").await > 0 {
+                return retries;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+}
+
+async fn read_all(received: &mut Received, tail: &mut Tail, count: usize) {
+    guarded(
+        "every posted message",
+        received.read_until(tail, |r| r.distinct() >= count),
+    )
+    .await;
+}
+
+/// One round: RabbitMQ away (so the outbox must grow) and `data/` filled while `count`
+/// messages are posted, until the stream waits; then RabbitMQ back. The caller frees the
+/// space.
+async fn fill_while_posting(
+    gateway: &ServedGateway,
+    broker: &Proxy,
+    posted: &mut Vec<i32>,
+    count: usize,
+    round: &str,
+    retries: &mut u64,
+) {
+    broker.cut();
+    gateway.data_fs.as_ref().expect("data/ on a tmpfs").fill();
+    posted.extend(post(gateway, count, round));
+    *retries = until_waiting(gateway, *retries).await;
+    let (status, ready) = gateway.operator_get("/readyz").await;
+    assert_eq!(status, 200, "{ready}");
+    assert!(
+        ready.contains("stream(s) waiting for the outbox"),
+        "/readyz says the stream waits: {ready}"
+    );
+    broker.restore();
+}
+
+fn free(gateway: &ServedGateway) {
+    gateway.data_fs.as_ref().expect("data/ on a tmpfs").free();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_data_filesystem_loses_nothing_and_repeats_nothing_short_of_a_kill() {
+    let mut stream = Stream::bind("full_disk").await;
+    let broker = Proxy::start(broker_addr()).await;
+    let mut gateway = stream
+        .gateway_with(Options {
+            data_tmpfs: Some("16m"),
+            rabbitmq_url: Some(broker.url()),
+            ..Options::default()
+        })
+        .await;
+    let mut client = gateway.client().await;
+    client
+        .query("join", &json(r#"{"chat": "@tech_digest"}"#))
+        .await
+        .expect("join");
+    drop(client);
+    let mut posted = post(&gateway, 20, "before");
+    let mut received = Received::default();
+    read_all(&mut received, &mut stream.tail, posted.len()).await;
+    let mut retries = 0;
+
+    // Round 1: space freed while the gateway runs: it goes on by itself.
+    fill_while_posting(
+        &gateway,
+        &broker,
+        &mut posted,
+        PER_ROUND,
+        "round 1",
+        &mut retries,
+    )
+    .await;
+    free(&gateway);
+    read_all(&mut received, &mut stream.tail, posted.len()).await;
+
+    // Round 2: space freed, and the gateway stopped and started again at once.
+    fill_while_posting(
+        &gateway,
+        &broker,
+        &mut posted,
+        PER_ROUND,
+        "round 2",
+        &mut retries,
+    )
+    .await;
+    free(&gateway);
+    gateway.terminate();
+    gateway.exited().await;
+    gateway.restart().await;
+    retries = 0; // the counters start again with the process
+    // A last message: a repeat of anything before it would arrive before it.
+    posted.extend(post(&gateway, 1, "after round 2"));
+    read_all(&mut received, &mut stream.tail, posted.len()).await;
+    assert_eq!(
+        received.new_ids(TECH_DIGEST),
+        posted,
+        "every message, in order"
+    );
+    assert_eq!(received.duplicates(), 0, "nothing published twice");
+
+    // Round 3: the gateway killed while it waits; space freed, then a restart. Events
+    // RabbitMQ confirmed whose removal from the full outbox failed are published again
+    // after the kill, with the same id and body (at least once across SIGKILL).
+    fill_while_posting(
+        &gateway,
+        &broker,
+        &mut posted,
+        PER_ROUND,
+        "round 3",
+        &mut retries,
+    )
+    .await;
+    gateway.kill();
+    free(&gateway);
+    gateway.restart().await;
+    read_all(&mut received, &mut stream.tail, posted.len()).await;
+    assert_eq!(
+        received.new_ids(TECH_DIGEST),
+        posted,
+        "every message, in order"
+    );
+    assert!(
+        received.changed_repeats.is_empty(),
+        "repeats carry the same id and body: {:?}",
+        received.changed_repeats
+    );
+    stream.finish().await;
+}
