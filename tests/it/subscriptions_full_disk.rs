@@ -79,6 +79,14 @@ async fn fill_while_posting(
     round: &str,
     retries: &mut u64,
 ) {
+    // What the consumer already has must be confirmed first: cutting the broker between a
+    // delivery and its confirm makes RabbitMQ's ordinary repeat, not the disk's.
+    guarded("the outbox drained", async {
+        while metric(gateway, "tgc_publisher_outbox_events").await > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
     broker.cut();
     gateway.data_fs.as_ref().expect("data/ on a tmpfs").fill();
     posted.extend(post(gateway, count, round));

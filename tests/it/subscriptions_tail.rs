@@ -52,7 +52,9 @@ async fn tail_prints_the_events_of_one_chat() {
         "{banner}"
     );
 
-    let link = BrokerLink::open(BROKER, &exchange)
+    // A catch-all queue (named after the exchange), so that the other chat's event is
+    // routed somewhere: the link keeps an unroutable event and tries it again.
+    let link = BrokerLink::open(BROKER, &exchange, Some(&exchange))
         .await
         .expect("RabbitMQ on 127.0.0.1:5672 (run ./test.sh to start it)");
     let batch = [
@@ -60,7 +62,8 @@ async fn tail_prints_the_events_of_one_chat() {
         pending(2, -1001, 7),
         pending(3, -1001, 8),
     ];
-    assert_eq!(link.publish(&batch).await.expect("published"), 3);
+    let published = link.publish(&batch).await.expect("published");
+    assert_eq!(published.confirmed, 3, "{published:?}");
     link.close().await;
 
     let out = tokio::time::timeout(HANG_GUARD, child.wait_with_output())
@@ -78,6 +81,7 @@ async fn tail_prints_the_events_of_one_chat() {
         ],
         "the other chat's event is not shown"
     );
+    testkit::broker::delete_exchange(&exchange).await;
 }
 
 #[tokio::test]

@@ -46,6 +46,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "rabbitmq.enabled",
     "rabbitmq.url",
     "rabbitmq.exchange",
+    "rabbitmq.queue",
     "rabbitmq.sealed",
     "rabbitmq.outbox_max_events",
     "log.level",

@@ -135,6 +135,9 @@ pub struct RabbitMqSettings {
     /// `amqp://user:pass@host:port/vhost`; a secret because of its password.
     pub url: Secret<url::Url>,
     pub exchange: String,
+    /// The durable queue declared and bound to the exchange with `#`, so that events reach
+    /// a queue before any consumer has bound one; None declares none.
+    pub queue: Option<String>,
     /// Whether published messages are sealed like API replies.
     pub sealed: bool,
     pub outbox_max_events: u64,

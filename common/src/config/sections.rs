@@ -260,6 +260,12 @@ pub fn rabbitmq(r: &mut Reader<'_>) -> RabbitMqSettings {
             values::non_empty,
             show,
         ),
+        queue: r.value(
+            "rabbitmq.queue",
+            Some("tgc.messages".to_string()),
+            values::amqp_queue,
+            |queue| queue.clone().unwrap_or_else(|| "(none)".into()),
+        ),
         sealed: r.value("rabbitmq.sealed", false, values::boolean, show),
         outbox_max_events: r.value(
             "rabbitmq.outbox_max_events",

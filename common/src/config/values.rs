@@ -76,6 +76,18 @@ pub fn non_empty(text: &str) -> Result<String, Expected> {
     }
 }
 
+/// A queue name RabbitMQ lets a client declare (at most 255 bytes, not `amq.`-prefixed), or
+/// empty for none.
+pub fn amqp_queue(text: &str) -> Result<Option<String>, Expected> {
+    if text.is_empty() {
+        Ok(None)
+    } else if text.len() > 255 || text.starts_with("amq.") || text.chars().any(char::is_control) {
+        Err("a queue name of at most 255 bytes, not starting with `amq.` (reserved by RabbitMQ), or empty for none".into())
+    } else {
+        Ok(Some(text.to_string()))
+    }
+}
+
 /// One of `choices`, compared case-insensitively.
 pub fn one_of<T: Copy>(text: &str, choices: &[(&str, T)]) -> Result<T, Expected> {
     choices

@@ -164,6 +164,7 @@ fn empty_file_gives_the_documented_defaults() {
     assert_eq!(settings.rabbitmq.exchange, "tgcollector.messages");
     assert!(!settings.rabbitmq.sealed);
     assert_eq!(settings.rabbitmq.outbox_max_events, 1_000_000);
+    assert_eq!(settings.rabbitmq.queue.as_deref(), Some("tgc.messages"));
     assert_eq!(settings.log.level, "info");
     assert_eq!(settings.log.format, LogFormat::Text);
     assert!(settings.log.file.is_none());
@@ -221,6 +222,19 @@ fn bad_byte_size_names_file_line_key_value_and_expectation() {
             "expected a size in bytes",
             "512KiB",
         ],
+    );
+}
+
+#[test]
+fn rabbitmq_queue_may_be_emptied_but_not_reserved() {
+    let none = Fixture::new("rabbitmq.queue =\n")
+        .load()
+        .expect("an empty queue is valid");
+    assert_eq!(none.rabbitmq.queue, None);
+    let fixture = Fixture::new("rabbitmq.queue = amq.mine\n");
+    assert_mentions(
+        &fixture.only_error(),
+        &[&fixture.at(1), "rabbitmq.queue", "reserved by RabbitMQ"],
     );
 }
 

@@ -209,7 +209,7 @@ struct PublisherCollector {
 impl Collector for PublisherCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let stats = self.monitor.stats();
-        let counters: [(&str, &str, PublisherCounter); 5] = [
+        let counters: [(&str, &str, PublisherCounter); 6] = [
             (
                 "publisher_accepted",
                 "Live events written to the outbox since start",
@@ -231,6 +231,11 @@ impl Collector for PublisherCollector {
                 |s| s.write_retries,
             ),
             (
+                "publisher_unroutable",
+                "Times RabbitMQ returned an event as routed to no queue; it stayed in the outbox and was tried again",
+                |s| s.unroutable,
+            ),
+            (
                 "publisher_ignored",
                 "Updates about chats nobody joined",
                 |s| s.ignored,
@@ -245,7 +250,7 @@ impl Collector for PublisherCollector {
                 counter.metric_type(),
             )?)?;
         }
-        let gauges: [(&str, &str, i64); 4] = [
+        let gauges: [(&str, &str, i64); 5] = [
             (
                 "publisher_outbox_events",
                 "Live events waiting in the outbox for a confirm",
@@ -260,6 +265,11 @@ impl Collector for PublisherCollector {
                 "publisher_link_up",
                 "1 while the RabbitMQ link is up",
                 i64::from(stats.link_up),
+            ),
+            (
+                "publisher_unroutable_now",
+                "1 while the oldest event is routed to no queue (nothing is published until a queue is bound)",
+                i64::from(stats.unroutable_now),
             ),
             (
                 "publisher_streams_waiting",

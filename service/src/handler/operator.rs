@@ -90,6 +90,11 @@ impl Operator {
                 stats.outbox,
                 stats.published
             ));
+            if stats.unroutable_now {
+                text.push_str(
+                    "; events routed to no queue wait in the outbox (bind a queue to the exchange, or set rabbitmq.queue)",
+                );
+            }
             if stats.streams_waiting > 0 {
                 text.push_str(&format!(
                     "; {} stream(s) waiting for the outbox to take their events (disk full or outbox at its cap; see the log)",

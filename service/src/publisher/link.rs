@@ -9,11 +9,21 @@
 //! sent again, after the events before it, carrying the same ids. Any failure of the link
 //! drops it and the drainer reconnects with capped exponential backoff; the outbox holds
 //! everything meanwhile.
+//!
+//! A confirm alone does not mean delivered: RabbitMQ confirms a message that reached no
+//! queue. Every publish is `mandatory`, so such a message comes back with its confirm; it
+//! stays in the outbox (with everything after it, to keep the order) and is tried again
+//! with backoff, counted as unroutable and shown in `/readyz`. By default the link declares
+//! a durable queue bound to the exchange with `#` (`rabbitmq.queue`), so a fresh deployment
+//! keeps every event before any consumer has bound its own.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
+use lapin::options::{
+    BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
+    QueueDeclareOptions,
+};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use tokio_util::sync::CancellationToken;
@@ -31,6 +41,27 @@ const CONFIRM_GUARD: Duration = Duration::from_secs(30);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
+/// The longest wait before an unroutable event is tried again (someone must bind a queue).
+const MAX_UNROUTABLE_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Where events go.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `amqp://…` (the password is never logged).
+    pub url: String,
+    pub exchange: String,
+    /// A durable queue to declare and bind with `#`; None declares none.
+    pub queue: Option<String>,
+}
+
+/// How a batch went: its first `confirmed` events were delivered to a queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Published {
+    pub confirmed: usize,
+    /// The event after them came back unroutable (no queue bound for its routing key).
+    pub unroutable: bool,
+}
+
 /// An open channel in confirm mode, with the exchange declared.
 pub struct BrokerLink {
     connection: Connection,
@@ -41,14 +72,21 @@ pub struct BrokerLink {
 
 impl BrokerLink {
     /// Connects, opens a channel, turns on publisher confirms and declares the durable
-    /// topic exchange.
-    pub async fn open(url: &str, exchange: &str) -> Result<BrokerLink, lapin::Error> {
+    /// topic exchange (and `queue`, bound to it with `#`, when given).
+    pub async fn open(
+        url: &str,
+        exchange: &str,
+        queue: Option<&str>,
+    ) -> Result<BrokerLink, lapin::Error> {
         let connection = Connection::connect(url, ConnectionProperties::default()).await?;
         let channel = connection.create_channel().await?;
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await?;
         declare_exchange(&channel, exchange).await?;
+        if let Some(queue) = queue {
+            declare_bound_queue(&channel, exchange, queue).await?;
+        }
         Ok(BrokerLink {
             connection,
             channel,
@@ -64,9 +102,10 @@ impl BrokerLink {
     }
 
     /// Publishes `batch` in order and returns how many of its first events RabbitMQ
-    /// confirmed: all of them unless it nacked one. A broken link is an error that still
-    /// says how many were confirmed before it broke, so they are not sent twice.
-    pub async fn publish(&self, batch: &[Pending]) -> Result<usize, LinkFailure> {
+    /// confirmed as delivered to a queue: all of them unless it nacked one or returned one
+    /// as unroutable. A broken link is an error that still says how many were confirmed
+    /// before it broke, so they are not sent twice.
+    pub async fn publish(&self, batch: &[Pending]) -> Result<Published, LinkFailure> {
         let mut confirms = Vec::with_capacity(batch.len());
         for event in batch {
             let (content_type, sealed) = match &self.seal {
@@ -85,7 +124,10 @@ impl BrokerLink {
                 .basic_publish(
                     self.exchange.as_str().into(),
                     event.routing_key.as_str().into(),
-                    BasicPublishOptions::default(),
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..BasicPublishOptions::default()
+                    },
                     sealed.as_deref().unwrap_or(&event.body),
                     properties,
                 )
@@ -111,9 +153,18 @@ impl BrokerLink {
             if !confirmation.is_ack() {
                 break;
             }
+            if confirmation.take_message().is_some() {
+                return Ok(Published {
+                    confirmed,
+                    unroutable: true,
+                });
+            }
             confirmed += 1;
         }
-        Ok(confirmed)
+        Ok(Published {
+            confirmed,
+            unroutable: false,
+        })
     }
 
     /// Closes the channel and the connection politely.
@@ -148,7 +199,12 @@ async fn settle(confirms: Vec<lapin::PublisherConfirm>, error: lapin::Error) -> 
     let mut confirmed = 0;
     for confirm in confirms {
         match tokio::time::timeout(CONFIRM_GUARD, confirm).await {
-            Ok(Ok(confirmation)) if confirmation.is_ack() => confirmed += 1,
+            Ok(Ok(confirmation)) if confirmation.is_ack() => {
+                if confirmation.take_message().is_some() {
+                    break;
+                }
+                confirmed += 1;
+            }
             _ => break,
         }
     }
@@ -178,16 +234,48 @@ pub async fn declare_exchange(channel: &Channel, exchange: &str) -> Result<(), l
         .await
 }
 
+/// Declares `queue` as a durable queue and binds it to `exchange` for every routing key
+/// (idempotent).
+pub async fn declare_bound_queue(
+    channel: &Channel,
+    exchange: &str,
+    queue: &str,
+) -> Result<(), lapin::Error> {
+    channel
+        .queue_declare(
+            queue.into(),
+            QueueDeclareOptions {
+                durable: true,
+                ..QueueDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    channel
+        .queue_bind(
+            queue.into(),
+            exchange.into(),
+            "#".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+}
+
 /// Moves events from the outbox to the broker until `shutdown`, then closes the link.
 /// What is not confirmed by then stays in the outbox for the next start.
 pub async fn drain(
-    url: String,
-    exchange: String,
+    target: Target,
     seal: Option<Arc<Cryptor>>,
     outbox: Arc<Outbox>,
     stats: Arc<Stats>,
     shutdown: CancellationToken,
 ) {
+    let Target {
+        url,
+        exchange,
+        queue,
+    } = target;
     let masked = super::mask_url(&url);
     let mut link: Option<BrokerLink> = None;
     let mut backoff = FIRST_BACKOFF;
@@ -213,7 +301,7 @@ pub async fn drain(
         }
         let current = match link.take() {
             Some(link) => link,
-            None => match BrokerLink::open(&url, &exchange).await {
+            None => match BrokerLink::open(&url, &exchange, queue.as_deref()).await {
                 Ok(opened) => {
                     let opened = opened.with_seal(seal.clone());
                     tracing::info!(url = %masked, exchange, backlog = outbox.len(), "RabbitMQ link up");
@@ -252,9 +340,9 @@ pub async fn drain(
             }
             continue;
         }
-        let (confirmed, failure) = match current.publish(&batch).await {
-            Ok(confirmed) => (confirmed, None),
-            Err(failure) => (failure.confirmed, Some(failure.error)),
+        let (confirmed, unroutable, failure) = match current.publish(&batch).await {
+            Ok(published) => (published.confirmed, published.unroutable, None),
+            Err(failure) => (failure.confirmed, false, Some(failure.error)),
         };
         let seqs: Vec<i64> = batch[..confirmed].iter().map(|p| p.seq).collect();
         if let Err(error) = outbox.remove(&seqs) {
@@ -271,6 +359,27 @@ pub async fn drain(
             drop(current);
             continue;
         }
+        if unroutable {
+            let event = &batch[confirmed];
+            stats.unroutable();
+            tracing::warn!(
+                event = %event.event_id,
+                routing_key = %event.routing_key,
+                exchange,
+                retry_in = ?backoff,
+                "RabbitMQ routed an event to no queue (none is bound to the exchange for its routing key; see rabbitmq.queue): it stays in the outbox and is tried again"
+            );
+            link = Some(current);
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(MAX_UNROUTABLE_BACKOFF);
+            continue;
+        }
+        if confirmed > 0 {
+            stats.routed();
+        }
         if confirmed < batch.len() {
             tracing::warn!(event = %batch[confirmed].event_id, "RabbitMQ refused an event (nack); retrying");
             link = Some(current);
@@ -281,6 +390,7 @@ pub async fn drain(
             backoff = (backoff * 2).min(MAX_BACKOFF);
             continue;
         }
+        backoff = FIRST_BACKOFF;
         link = Some(current);
     }
     if !unremoved.is_empty()

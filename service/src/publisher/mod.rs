@@ -74,6 +74,9 @@ pub struct PublisherConfig {
     /// `amqp://…` (the password is never logged).
     pub url: String,
     pub exchange: String,
+    /// The durable queue declared and bound to the exchange with `#` (`rabbitmq.queue`);
+    /// None declares none.
+    pub queue: Option<String>,
     /// Where `outbox.sqlite` and `joinmap.sqlite` live.
     pub data_dir: PathBuf,
     pub outbox_max_events: u64,
@@ -91,6 +94,7 @@ impl std::fmt::Debug for PublisherConfig {
         f.debug_struct("PublisherConfig")
             .field("url", &mask_url(&self.url))
             .field("exchange", &self.exchange)
+            .field("queue", &self.queue)
             .field("data_dir", &self.data_dir)
             .field("outbox_max_events", &self.outbox_max_events)
             .field("catch_up", &self.catch_up)
@@ -116,6 +120,7 @@ impl PublisherConfig {
         Ok(PublisherConfig {
             url: rabbitmq.url.expose().to_string(),
             exchange: rabbitmq.exchange.clone(),
+            queue: rabbitmq.queue.clone(),
             data_dir: settings.data.dir.clone(),
             outbox_max_events: rabbitmq.outbox_max_events,
             catch_up: true,
@@ -169,8 +174,11 @@ impl Publisher {
             ));
         }
         tasks.spawn(link::drain(
-            config.url.clone(),
-            config.exchange.clone(),
+            link::Target {
+                url: config.url.clone(),
+                exchange: config.exchange.clone(),
+                queue: config.queue.clone(),
+            },
             config.seal.clone(),
             Arc::clone(&outbox),
             Arc::clone(&stats),

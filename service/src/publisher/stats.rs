@@ -28,6 +28,12 @@ pub struct PublisherStats {
     pub outbox: u64,
     /// Whether the broker link is up now.
     pub link_up: bool,
+    /// Times RabbitMQ returned an event as unroutable (no queue bound for it); the event
+    /// stayed in the outbox and was tried again.
+    pub unroutable: u64,
+    /// Whether the oldest event is unroutable now: nothing is published until a queue is
+    /// bound for it.
+    pub unroutable_now: bool,
 }
 
 #[derive(Debug)]
@@ -39,6 +45,8 @@ pub(crate) struct Stats {
     ignored: AtomicU64,
     published: watch::Sender<u64>,
     link_up: AtomicBool,
+    unroutable: AtomicU64,
+    unroutable_now: AtomicBool,
 }
 
 impl Stats {
@@ -51,6 +59,8 @@ impl Stats {
             ignored: AtomicU64::new(0),
             published: watch::Sender::new(0),
             link_up: AtomicBool::new(false),
+            unroutable: AtomicU64::new(0),
+            unroutable_now: AtomicBool::new(false),
         }
     }
 
@@ -84,6 +94,17 @@ impl Stats {
         }
     }
 
+    /// RabbitMQ returned an event as unroutable.
+    pub fn unroutable(&self) {
+        self.unroutable.fetch_add(1, Ordering::Relaxed);
+        self.unroutable_now.store(true, Ordering::Relaxed);
+    }
+
+    /// Events reached a queue again.
+    pub fn routed(&self) {
+        self.unroutable_now.store(false, Ordering::Relaxed);
+    }
+
     pub fn set_link_up(&self, up: bool) {
         self.link_up.store(up, Ordering::Relaxed);
     }
@@ -106,6 +127,8 @@ impl Stats {
             published: *self.published.borrow(),
             outbox,
             link_up: self.link_up.load(Ordering::Relaxed),
+            unroutable: self.unroutable.load(Ordering::Relaxed),
+            unroutable_now: self.unroutable_now.load(Ordering::Relaxed),
         }
     }
 }

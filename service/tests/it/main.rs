@@ -21,5 +21,6 @@ mod subscriptions_joins;
 mod subscriptions_kill;
 mod subscriptions_media;
 mod subscriptions_outage;
+mod subscriptions_routing;
 mod subscriptions_sealed;
 mod subscriptions_stream;

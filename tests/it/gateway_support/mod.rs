@@ -184,7 +184,9 @@ async fn prepare(options: &Options) -> Prepared {
     let key = keygen::generate();
     let rabbitmq = match &options.rabbitmq_exchange {
         Some(exchange) => format!(
-            "rabbitmq.enabled = true\nrabbitmq.url = {}\nrabbitmq.exchange = {exchange}\n",
+            // The gateway's own queue is named after the test's exchange, so the test's
+            // clean-up (`delete_exchange`) removes it too.
+            "rabbitmq.enabled = true\nrabbitmq.url = {}\nrabbitmq.exchange = {exchange}\nrabbitmq.queue = {exchange}\n",
             options.rabbitmq_url.clone().unwrap_or_else(amqp_url)
         ),
         None => String::new(),

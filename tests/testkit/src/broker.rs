@@ -30,9 +30,10 @@ pub fn exchange(test: &str) -> String {
     format!("tgc.test.{test}.{}.{nonce}", std::process::id())
 }
 
-/// Deletes an exchange of the test broker (best effort: a leftover is harmless).
+/// Deletes an exchange of the test broker, and the queue named after it if a test declared
+/// one (best effort: a leftover is harmless).
 pub async fn delete_exchange(exchange: &str) {
-    use tgc_service::publisher::lapin::options::ExchangeDeleteOptions;
+    use tgc_service::publisher::lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
     use tgc_service::publisher::lapin::{Connection, ConnectionProperties};
     let Ok(connection) = Connection::connect(&amqp_url(), ConnectionProperties::default()).await
     else {
@@ -42,6 +43,47 @@ pub async fn delete_exchange(exchange: &str) {
         let _ = channel
             .exchange_delete(exchange.into(), ExchangeDeleteOptions::default())
             .await;
+        // A test's own catch-all queue, when it declared one, is named after its exchange.
+        let _ = channel
+            .queue_delete(exchange.into(), QueueDeleteOptions::default())
+            .await;
     }
     let _ = connection.close(200, "test done".into()).await;
+}
+
+/// Takes `count` messages from `queue` of the test broker (waiting for them under the hang
+/// guard), acknowledged, as `(message_id, body)` in queue order.
+pub async fn take_from_queue(queue: &str, count: usize) -> Vec<(String, Vec<u8>)> {
+    use tgc_service::publisher::lapin::options::{BasicAckOptions, BasicGetOptions};
+    use tgc_service::publisher::lapin::{Connection, ConnectionProperties};
+    let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
+        .await
+        .expect("RabbitMQ on 127.0.0.1:5672 (run ./test.sh to start it)");
+    let channel = connection.create_channel().await.expect("a channel");
+    let mut taken = Vec::with_capacity(count);
+    crate::guarded(&format!("{count} messages in queue {queue}"), async {
+        while taken.len() < count {
+            match channel
+                .basic_get(queue.into(), BasicGetOptions::default())
+                .await
+                .expect("basic.get")
+            {
+                Some(message) => {
+                    let delivery = message.delivery;
+                    let id = delivery
+                        .properties
+                        .message_id()
+                        .as_ref()
+                        .map(|id| id.to_string())
+                        .unwrap_or_default();
+                    delivery.ack(BasicAckOptions::default()).await.expect("ack");
+                    taken.push((id, delivery.data));
+                }
+                None => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+            }
+        }
+    })
+    .await;
+    let _ = connection.close(200, "test done".into()).await;
+    taken
 }

@@ -167,6 +167,7 @@ pub fn publisher_config(data: &Path, exchange: &str, url: &str) -> PublisherConf
     PublisherConfig {
         url: url.to_owned(),
         exchange: exchange.to_owned(),
+        queue: None,
         data_dir: data.to_owned(),
         outbox_max_events: 1_000_000,
         catch_up: true,
