@@ -139,6 +139,7 @@ async fn publisher_rate(events: usize) -> f64 {
             chat_id: -1,
             message_id: i as i32,
             edit_date: 0,
+            edit_digest: 0,
             body: body(i),
         };
         outbox.enqueue(&event).expect("enqueued");

@@ -3,16 +3,21 @@
 //! Consumers must be able to drop redeliveries (an outbox replays what was not confirmed,
 //! a restart catches up on updates that may have been published already), so every event
 //! carries an id that is a pure function of what happened, never of when or by which
-//! account it was seen: chat, message, kind and, for edits, the edit date. The same id is
-//! the de-duplication key across accounts: a chat joined by two accounts yields two
-//! identical updates, one event.
+//! account it was seen: chat, message, kind and, for edits, the edit date and a digest of
+//! what the edit left (text, entities, media, buttons). The date alone is not enough: two
+//! edits within one second share it, and the second would be dropped as a repeat of the
+//! first. The same id is the de-duplication key across accounts: a chat joined by two
+//! accounts yields two identical updates, one event. The digest leaves out what differs
+//! between accounts (file references, view counts).
 //!
 //! A new or edited message is published as the parser's JSON (the schema of the HTTP API,
 //! `schema/message.v1.json`); a deletion, which Telegram reports by id only, as a small
 //! object naming the chat and the message.
 
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use tgc_model::teleclient::{AccountId, tl};
+use tl::Serializable;
 
 use crate::parser::{ParseContext, SCHEMA_VERSION, marked_id, parse_message};
 
@@ -44,6 +49,8 @@ pub struct Event {
     pub message_id: i32,
     /// The message's edit date for edits (0 otherwise): a second edit is a second event.
     pub edit_date: i32,
+    /// For edits, a digest of the edited content (see [`edit_digest`]); 0 otherwise.
+    pub edit_digest: u64,
     /// The JSON published.
     pub body: Vec<u8>,
 }
@@ -56,6 +63,7 @@ pub struct EventKey {
     pub chat_id: i64,
     pub message_id: i32,
     pub edit_date: i32,
+    pub edit_digest: u64,
 }
 
 impl EventKey {
@@ -67,26 +75,29 @@ impl EventKey {
             tl::enums::Message::Service(m) => (&m.peer_id, m.id, None),
             tl::enums::Message::Empty(m) => (m.peer_id.as_ref()?, m.id, None),
         };
+        let (edit_date, edit_digest) = match kind {
+            EventKind::Edit => (edit_date.unwrap_or(0), edit_digest(message)),
+            _ => (0, 0),
+        };
         Some(EventKey {
             kind,
             chat_id: marked_id(peer)?,
             message_id: id,
-            edit_date: match kind {
-                EventKind::Edit => edit_date.unwrap_or(0),
-                _ => 0,
-            },
+            edit_date,
+            edit_digest,
         })
     }
 
-    /// The AMQP `message_id`: `<chat_id>:<message_id>:<kind>:<edit_date>`.
+    /// The AMQP `message_id`: `<chat_id>:<message_id>:<new|delete>:0`, and for edits
+    /// `<chat_id>:<message_id>:edit:<edit_date>:<digest>` (16 hex digits).
     pub fn id(&self) -> String {
-        format!(
-            "{}:{}:{}:{}",
-            self.chat_id,
-            self.message_id,
-            self.kind.as_str(),
-            self.edit_date
-        )
+        match self.kind {
+            EventKind::Edit => format!(
+                "{}:{}:edit:{}:{:016x}",
+                self.chat_id, self.message_id, self.edit_date, self.edit_digest
+            ),
+            kind => format!("{}:{}:{}:0", self.chat_id, self.message_id, kind.as_str()),
+        }
     }
 }
 
@@ -114,6 +125,7 @@ impl Event {
             chat_id: key.chat_id,
             message_id: key.message_id,
             edit_date: key.edit_date,
+            edit_digest: key.edit_digest,
             body,
         }
     }
@@ -132,6 +144,7 @@ impl Event {
             chat_id,
             message_id,
             edit_date: 0,
+            edit_digest: 0,
             body: body.to_string().into_bytes(),
         }
     }
@@ -142,10 +155,11 @@ impl Event {
             chat_id: self.chat_id,
             message_id: self.message_id,
             edit_date: self.edit_date,
+            edit_digest: self.edit_digest,
         }
     }
 
-    /// The AMQP `message_id`: `<chat_id>:<message_id>:<kind>:<edit_date>`.
+    /// The AMQP `message_id` (see [`EventKey::id`]).
     pub fn id(&self) -> String {
         self.key().id()
     }
@@ -153,6 +167,63 @@ impl Event {
     /// `message.<kind>.<chat_id>`.
     pub fn routing_key(&self) -> String {
         format!("message.{}.{}", self.kind.as_str(), self.chat_id)
+    }
+}
+
+/// What an edit left of a message, as 64 bits of SHA-256: its text, entities, media (by
+/// kind and id: file references differ between accounts) and buttons. Counters that change
+/// without an edit (views, forwards, reactions, replies) are left out.
+pub fn edit_digest(message: &tl::enums::Message) -> u64 {
+    let tl::enums::Message::Message(m) = message else {
+        return 0;
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(m.message.as_bytes());
+    hasher.update([0]);
+    for entity in m.entities.iter().flatten() {
+        hasher.update(entity.to_bytes());
+    }
+    hasher.update([0]);
+    if let Some(media) = &m.media {
+        let (kind, id) = media_identity(media);
+        hasher.update(kind.as_bytes());
+        hasher.update(id.to_le_bytes());
+    }
+    hasher.update([0]);
+    if let Some(markup) = &m.reply_markup {
+        hasher.update(markup.to_bytes());
+    }
+    let digest = hasher.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
+}
+
+/// A media's kind and, for photos and documents, its id: what stays the same for every
+/// account that sees it.
+fn media_identity(media: &tl::enums::MessageMedia) -> (&'static str, i64) {
+    use tl::enums::MessageMedia as M;
+    match media {
+        M::Photo(p) => (
+            "photo",
+            match &p.photo {
+                Some(tl::enums::Photo::Photo(photo)) => photo.id,
+                _ => 0,
+            },
+        ),
+        M::Document(d) => (
+            "document",
+            match &d.document {
+                Some(tl::enums::Document::Document(document)) => document.id,
+                _ => 0,
+            },
+        ),
+        M::WebPage(_) => ("webpage", 0),
+        M::Geo(_) | M::GeoLive(_) | M::Venue(_) => ("place", 0),
+        M::Poll(_) => ("poll", 0),
+        M::Contact(_) => ("contact", 0),
+        M::Dice(_) => ("dice", 0),
+        _ => ("other", 0),
     }
 }
 
@@ -197,10 +268,37 @@ mod tests {
             Event::of_message(EventKind::Edit, &channel_message(7, Some(10)), &ctx).unwrap();
         let second =
             Event::of_message(EventKind::Edit, &channel_message(7, Some(11)), &ctx).unwrap();
-        assert_eq!(first.id(), "-1000000100001:7:edit:10");
+        assert!(
+            first.id().starts_with("-1000000100001:7:edit:10:"),
+            "{}",
+            first.id()
+        );
+        assert_eq!(first.id().rsplit(':').next().map(str::len), Some(16));
         assert_eq!(first.id(), again.id());
         assert_ne!(first.id(), second.id());
         assert_eq!(first.routing_key(), "message.edit.-1000000100001");
+    }
+
+    #[test]
+    fn two_edits_in_one_second_are_two_events_and_counters_do_not_count() {
+        let ctx = ParseContext::new(AccountId(1001));
+        let edited = |text: &str, views: i32| {
+            let tl::enums::Message::Message(mut m) = channel_message(7, Some(10)) else {
+                unreachable!()
+            };
+            m.message = text.into();
+            m.views = Some(views);
+            tl::enums::Message::Message(m)
+        };
+        let first = Event::of_message(EventKind::Edit, &edited("one", 1), &ctx).unwrap();
+        let second = Event::of_message(EventKind::Edit, &edited("two", 1), &ctx).unwrap();
+        let seen_later = Event::of_message(EventKind::Edit, &edited("one", 500), &ctx).unwrap();
+        assert_ne!(first.id(), second.id(), "same second, different content");
+        assert_eq!(
+            first.id(),
+            seen_later.id(),
+            "another account's copy with other view counts is the same event"
+        );
     }
 
     #[test]

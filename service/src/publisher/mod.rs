@@ -16,7 +16,8 @@
 //! broker outage only grows the outbox, and a crash or restart loses nothing: the outbox
 //! is on disk, and grammers catches up on missed updates from the state in the session
 //! files. Consumers drop redeliveries by the `message_id` property, which names the
-//! change itself (`<chat_id>:<message_id>:<new|edit|delete>:<edit_date>`).
+//! change itself (`<chat_id>:<message_id>:<new|delete>:0`, or for an edit
+//! `<chat_id>:<message_id>:edit:<edit_date>:<digest>`; see [`EventKey::id`]).
 //!
 //! # Wiring it into `serve`
 //!

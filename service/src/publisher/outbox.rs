@@ -323,6 +323,7 @@ mod tests {
             chat_id: -1_000_000_000_042,
             message_id,
             edit_date: 0,
+            edit_digest: 0,
             body: format!("{{\"id\":{message_id}}}").into_bytes(),
         }
     }

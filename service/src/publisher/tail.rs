@@ -18,7 +18,7 @@ use super::link::declare_exchange;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TailEvent {
     pub routing_key: String,
-    /// The event id (`<chat_id>:<message_id>:<kind>:<edit_date>`).
+    /// The event id (see [`crate::publisher::EventKey::id`]).
     pub message_id: Option<String>,
     pub content_type: Option<String>,
     /// 2 for persistent.

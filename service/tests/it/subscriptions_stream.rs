@@ -109,9 +109,15 @@ async fn events_carry_routing_keys_ids_and_properties_consumers_can_rely_on() {
     assert_eq!(body["chat"]["id"], chat);
     assert_eq!(body["text"], "edited");
     let edit_date = body["edit_date"].as_i64().expect("an edit date");
-    assert_eq!(
-        edited.message_id.as_deref(),
-        Some(format!("{chat}:{}:edit:{edit_date}", ids[0]).as_str())
+    let edit_id = edited.message_id.as_deref().expect("an id");
+    let prefix = format!("{chat}:{}:edit:{edit_date}:", ids[0]);
+    assert!(
+        edit_id.starts_with(&prefix)
+            && edit_id[prefix.len()..].len() == 16
+            && edit_id[prefix.len()..]
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit()),
+        "<chat>:<message>:edit:<edit_date>:<16 hex digits>, not {edit_id}"
     );
     let deleted = &received.order[4];
     assert_eq!(
@@ -125,6 +131,49 @@ async fn events_carry_routing_keys_ids_and_properties_consumers_can_rely_on() {
     assert!(
         publisher.stats().ignored >= 1,
         "the other chat's post was seen and left out"
+    );
+    publisher.shutdown().await;
+    setup.finish(tail).await;
+}
+
+#[tokio::test]
+async fn two_edits_within_one_second_are_both_published() {
+    let setup = stream_setup::start("same_second_edits").await;
+    let mut tail = setup.tail().await;
+    let (_pool, publisher) = setup.publisher(&amqp_url()).await;
+    let ids = setup.post(JOINED, 1, "original");
+    // telesim's clock stands still a minute ahead: both edits carry the same edit date.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i32;
+    setup.sim.telegram.hold_clock_at(now + 60);
+    for text in ["first edit", "second edit"] {
+        setup
+            .sim
+            .telegram
+            .edit_message(JOINED, ids[0], text)
+            .unwrap();
+    }
+    // A last post: anything published before it has arrived when it does.
+    setup.post(JOINED, 1, "after");
+    let received = Received::until(&mut tail, |r| {
+        r.order.iter().any(|e| {
+            e.routing_key.starts_with("message.new") && e.body.windows(5).any(|w| w == b"after")
+        })
+    })
+    .await;
+    let edits: Vec<serde_json::Value> = received
+        .order
+        .iter()
+        .filter(|e| e.routing_key.starts_with("message.edit"))
+        .map(|e| serde_json::from_slice(&e.body).unwrap())
+        .collect();
+    let texts: Vec<&str> = edits.iter().map(|e| e["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["first edit", "second edit"], "both edits, in order");
+    assert_eq!(
+        edits[0]["edit_date"], edits[1]["edit_date"],
+        "within one second"
     );
     publisher.shutdown().await;
     setup.finish(tail).await;

@@ -72,6 +72,14 @@ impl Telegram {
         self.lock().edit(chat_id, id, text)
     }
 
+    /// Moves telesim's clock to `unix_secs` if that is ahead of it; it stays there until the
+    /// wall clock passes it. Dates of what happens meanwhile (posts, edits) all read that
+    /// second, as on Telegram when things happen within one second.
+    pub fn hold_clock_at(&self, unix_secs: i32) {
+        let mut state = self.lock();
+        state.clock = state.clock.max(unix_secs);
+    }
+
     /// Deletes messages; members receive the deletion. Unknown ids are ignored, like Telegram.
     pub fn delete_messages(&self, chat_id: i64, ids: &[i32]) -> Result<(), RpcError> {
         self.lock().delete(chat_id, ids)
