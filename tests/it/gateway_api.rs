@@ -84,6 +84,51 @@ async fn resolve_chat_and_history_answer_from_the_demo_world() {
 }
 
 #[tokio::test]
+async fn paging_never_repeats_a_message_when_a_page_ends_exactly_at_the_first_one() {
+    let gateway = Gateway::start().await;
+    let mut client = gateway.client().await;
+    // 25 messages: pages of 5 and of 25 end exactly at message 1, pages of 7 do not.
+    for limit in [5, 7, 25] {
+        let mut ids = Vec::new();
+        let mut offset = 0;
+        let mut pages = 0;
+        loop {
+            let page = client
+                .query(
+                    "history",
+                    &json(&format!(
+                        r#"{{"chat": "tech_digest", "limit": {limit}, "offset_id": {offset}}}"#
+                    )),
+                )
+                .await
+                .unwrap();
+            pages += 1;
+            ids.extend(
+                page["messages"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|m| m["id"].as_i64().unwrap()),
+            );
+            match page["next_offset_id"].as_i64() {
+                Some(next) => offset = next,
+                None => break,
+            }
+        }
+        assert_eq!(
+            ids,
+            (1..=25).rev().collect::<Vec<i64>>(),
+            "pages of {limit}: every message once"
+        );
+        assert_eq!(
+            pages,
+            25usize.div_ceil(limit),
+            "pages of {limit}: no empty last page"
+        );
+    }
+}
+
+#[tokio::test]
 async fn messages_search_similar_media_and_accounts_answer() {
     let gateway = Gateway::start().await;
     let mut client = gateway.client().await;

@@ -45,7 +45,10 @@ pub fn parse_all(
 }
 
 /// A history or search page: `{"messages", "count", "next_offset_id"}`. The cursor is the
-/// oldest id of a full page (ask again with `offset_id` set to it), `null` on the last page.
+/// oldest id of a full page (ask again with `offset_id` set to it: Telegram answers the
+/// messages below it), `null` on the last page, which is also the page that holds message 1:
+/// nothing is older. The oldest id counts whatever kind of message holds it (service,
+/// empty), so a page boundary on one neither skips nor repeats a message.
 pub fn page(
     answer: &tl::enums::messages::Messages,
     account: AccountId,
@@ -54,7 +57,10 @@ pub fn page(
 ) -> Value {
     let raw = messages_of(answer);
     let next = if raw.len() >= limit && limit > 0 {
-        raw.iter().map(message_id).filter(|id| *id > 1).min()
+        raw.iter()
+            .map(message_id)
+            .min()
+            .filter(|oldest| *oldest > 1)
     } else {
         None
     };
