@@ -209,7 +209,7 @@ struct PublisherCollector {
 impl Collector for PublisherCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let stats = self.monitor.stats();
-        let counters: [(&str, &str, PublisherCounter); 6] = [
+        let counters: [(&str, &str, PublisherCounter); 7] = [
             (
                 "publisher_accepted",
                 "Live events written to the outbox since start",
@@ -236,6 +236,11 @@ impl Collector for PublisherCollector {
                 |s| s.unroutable,
             ),
             (
+                "publisher_stream_restarts",
+                "Times an account's update stream that failed or panicked was started again",
+                |s| s.stream_restarts,
+            ),
+            (
                 "publisher_ignored",
                 "Updates about chats nobody joined",
                 |s| s.ignored,
@@ -250,7 +255,7 @@ impl Collector for PublisherCollector {
                 counter.metric_type(),
             )?)?;
         }
-        let gauges: [(&str, &str, i64); 5] = [
+        let gauges: [(&str, &str, i64); 8] = [
             (
                 "publisher_outbox_events",
                 "Live events waiting in the outbox for a confirm",
@@ -270,6 +275,21 @@ impl Collector for PublisherCollector {
                 "publisher_unroutable_now",
                 "1 while the oldest event is routed to no queue (nothing is published until a queue is bound)",
                 i64::from(stats.unroutable_now),
+            ),
+            (
+                "publisher_streams",
+                "Accounts whose updates are streamed",
+                i64::try_from(stats.streams).unwrap_or(i64::MAX),
+            ),
+            (
+                "publisher_streams_up",
+                "Account update streams running now (the rest are restarting or ended)",
+                i64::try_from(stats.streams_up).unwrap_or(i64::MAX),
+            ),
+            (
+                "publisher_streams_ended",
+                "Account update streams ended for good (the account's client is gone)",
+                i64::try_from(stats.streams_ended).unwrap_or(i64::MAX),
             ),
             (
                 "publisher_streams_waiting",

@@ -90,6 +90,14 @@ impl Operator {
                 stats.outbox,
                 stats.published
             ));
+            if stats.streams_up < stats.streams {
+                let ended = stats.streams_ended;
+                let restarting = (stats.streams - stats.streams_up).saturating_sub(ended);
+                text.push_str(&format!(
+                    "; update streams: {} of {} running, {restarting} restarting, {ended} ended (see the log)",
+                    stats.streams_up, stats.streams
+                ));
+            }
             if stats.unroutable_now {
                 text.push_str(
                     "; events routed to no queue wait in the outbox (bind a queue to the exchange, or set rabbitmq.queue)",

@@ -27,7 +27,7 @@ mod storage_ref;
 
 pub use context::ParseContext;
 pub use message::{messages_of, parse_message, parse_messages};
-pub use peer::{marked_id, parse_chat, parse_user};
+pub use peer::{channel_peer_id, chat_peer_id, marked_id, parse_chat, parse_user, peer_id};
 pub use storage_ref::{MediaFile, MediaHook, MediaRefs, StorageRef, StorageStatus, storage_key};
 
 /// The version of the message schema, written into every message as `"schema"`. It changes

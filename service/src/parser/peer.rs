@@ -8,7 +8,7 @@
 //! used for this because it panics on out-of-range ids.
 
 use serde_json::{Value, json};
-use tgc_model::teleclient::tl;
+use tgc_model::teleclient::{PeerId, tl};
 
 use super::context::ParseContext;
 use super::date;
@@ -30,6 +30,33 @@ pub(crate) fn mark(kind: PeerKind, bare_id: i64) -> Option<i64> {
 pub fn marked_id(peer: &tl::enums::Peer) -> Option<i64> {
     let (kind, bare_id) = PeerKind::of(peer);
     mark(kind, bare_id)
+}
+
+/// grammers' `PeerId` of a TL peer, or `None` for an id out of any valid range. grammers'
+/// own constructors assert on such ids (`*_unchecked`) or overflow while checking them.
+pub fn peer_id(peer: &tl::enums::Peer) -> Option<PeerId> {
+    use grammers_client::session::types::PeerKind as Kind;
+    let id = marked_id(peer).and_then(PeerId::from_bot_api_dialog_id)?;
+    // A bare id of the wrong sign marks into another kind's range (chat -1 is user 1).
+    let same_kind = matches!(
+        (peer, id.kind()),
+        (tl::enums::Peer::User(_), Kind::User)
+            | (tl::enums::Peer::Chat(_), Kind::Chat)
+            | (tl::enums::Peer::Channel(_), Kind::Channel)
+    );
+    same_kind.then_some(id)
+}
+
+/// [`peer_id`] of a channel's bare id.
+pub fn channel_peer_id(channel_id: i64) -> Option<PeerId> {
+    peer_id(&tl::enums::Peer::Channel(tl::types::PeerChannel {
+        channel_id,
+    }))
+}
+
+/// [`peer_id`] of a small group's bare id.
+pub fn chat_peer_id(chat_id: i64) -> Option<PeerId> {
+    peer_id(&tl::enums::Peer::Chat(tl::types::PeerChat { chat_id }))
 }
 
 /// The schema's `peer` object for a peer, named from the context when it is known there.
@@ -114,6 +141,22 @@ mod tests {
         assert_eq!(mark(PeerKind::User, 1001), Some(1001));
         assert_eq!(mark(PeerKind::Chat, 500), Some(-500));
         assert_eq!(mark(PeerKind::Channel, 100_001), Some(-1_000_000_100_001));
+    }
+
+    #[test]
+    fn peer_ids_exist_only_for_ids_in_their_kinds_range() {
+        assert_eq!(
+            channel_peer_id(100_001).and_then(PeerId::bot_api_dialog_id),
+            Some(-1_000_000_100_001)
+        );
+        assert_eq!(
+            chat_peer_id(500).and_then(PeerId::bot_api_dialog_id),
+            Some(-500)
+        );
+        for id in [0, -1, -1_000_000_000_001, i64::MAX, i64::MIN] {
+            assert_eq!(channel_peer_id(id), None, "channel {id}");
+            assert_eq!(chat_peer_id(id), None, "chat {id}");
+        }
     }
 
     #[test]

@@ -6,10 +6,13 @@
 //! `updateChannel` with the channel's own `left` flag (or a forbidden channel),
 //! `updateChannelParticipant` about the account itself, `updateChatParticipantAdd/Delete`,
 //! and the service messages of small groups (`chatAddUser`, `chatDeleteUser`,
-//! `chatJoinedByLink`, `chatJoinedByRequest`).
+//! `chatJoinedByLink`, `chatJoinedByRequest`). Ids come from Telegram: one out of range is
+//! no change (grammers' own constructors would assert or overflow on it).
 
 use grammers_client::session::types::PeerId;
 use tgc_model::teleclient::{AccountId, tl};
+
+use crate::parser::{channel_peer_id, chat_peer_id, peer_id};
 
 /// A membership of the account that changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +32,7 @@ pub fn of_update(
     let me_id = me.0;
     match update {
         U::Channel(u) => {
-            let channel = PeerId::channel_unchecked(u.channel_id);
+            let channel = channel_peer_id(u.channel_id)?;
             chats.iter().find_map(|chat| match chat {
                 tl::enums::Chat::Channel(c) if c.id == u.channel_id => Some(if c.left {
                     MembershipChange::Left(channel)
@@ -43,7 +46,7 @@ pub fn of_update(
             })
         }
         U::ChannelParticipant(u) if u.user_id == me_id => {
-            let channel = PeerId::channel_unchecked(u.channel_id);
+            let channel = channel_peer_id(u.channel_id)?;
             Some(match &u.new_participant {
                 None
                 | Some(tl::enums::ChannelParticipant::Left(_))
@@ -52,10 +55,10 @@ pub fn of_update(
             })
         }
         U::ChatParticipantAdd(u) if u.user_id == me_id => {
-            Some(MembershipChange::Joined(PeerId::chat_unchecked(u.chat_id)))
+            Some(MembershipChange::Joined(chat_peer_id(u.chat_id)?))
         }
         U::ChatParticipantDelete(u) if u.user_id == me_id => {
-            Some(MembershipChange::Left(PeerId::chat_unchecked(u.chat_id)))
+            Some(MembershipChange::Left(chat_peer_id(u.chat_id)?))
         }
         U::NewMessage(u) => of_message(&u.message, me),
         U::NewChannelMessage(u) => of_message(&u.message, me),
@@ -71,9 +74,8 @@ pub fn of_message(message: &tl::enums::Message, me: AccountId) -> Option<Members
         return None;
     };
     let chat = match &service.peer_id {
-        tl::enums::Peer::Chat(c) => PeerId::chat_unchecked(c.chat_id),
-        tl::enums::Peer::Channel(c) => PeerId::channel_unchecked(c.channel_id),
         tl::enums::Peer::User(_) => return None,
+        peer => peer_id(peer)?,
     };
     let from_me = matches!(&service.from_id, Some(tl::enums::Peer::User(u)) if u.user_id == me);
     match &service.action {
@@ -89,6 +91,33 @@ pub fn of_message(message: &tl::enums::Message, me: AccountId) -> Option<Members
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_out_of_range_are_no_change_rather_than_a_panic() {
+        let me = AccountId(7);
+        for id in [0, -1, i64::MAX, i64::MIN] {
+            let add = tl::enums::Update::ChatParticipantAdd(tl::types::UpdateChatParticipantAdd {
+                chat_id: id,
+                user_id: 7,
+                inviter_id: 1,
+                date: 0,
+                version: 1,
+            });
+            assert_eq!(of_update(&add, me, &[]), None, "chat {id}");
+            let left = tl::enums::Update::ChannelParticipant(tl::types::UpdateChannelParticipant {
+                channel_id: id,
+                date: 0,
+                actor_id: 7,
+                user_id: 7,
+                prev_participant: None,
+                new_participant: None,
+                invite: None,
+                via_chatlist: false,
+                qts: 1,
+            });
+            assert_eq!(of_update(&left, me, &[]), None, "channel {id}");
+        }
+    }
 
     const ME: i64 = 1001;
 

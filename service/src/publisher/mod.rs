@@ -153,7 +153,7 @@ impl Publisher {
         shutdown: CancellationToken,
     ) -> Result<PublisherHandle, PublisherError> {
         let outbox = Arc::new(Outbox::open_in(&config.data_dir, config.outbox_max_events)?);
-        let stats = Arc::new(stats::Stats::new());
+        let stats = Arc::new(stats::Stats::new(pool.accounts().len() as u64));
         let shutdown = shutdown.child_token();
         let shared = Arc::new(stream::Shared {
             joinmap: Arc::clone(&joinmap),
@@ -163,12 +163,12 @@ impl Publisher {
         });
         let mut tasks = JoinSet::new();
         for account in pool.accounts() {
-            let Some(updates) = stream::take_updates(account) else {
+            let Some(relay) = stream::take_updates(account) else {
                 continue;
             };
-            tasks.spawn(stream::run(
+            tasks.spawn(stream::supervise(
                 Arc::clone(account),
-                updates,
+                relay,
                 Arc::clone(&shared),
                 config.catch_up,
                 shutdown.clone(),

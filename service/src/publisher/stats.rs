@@ -20,6 +20,14 @@ pub struct PublisherStats {
     pub write_retries: u64,
     /// Streams waiting now for their events to be written.
     pub streams_waiting: u64,
+    /// Accounts whose updates are streamed (one stream each).
+    pub streams: u64,
+    /// Streams running now.
+    pub streams_up: u64,
+    /// Streams that ended for good (their account's client is gone).
+    pub streams_ended: u64,
+    /// Times a stream that failed or panicked was started again.
+    pub stream_restarts: u64,
     /// Updates about chats nobody joined.
     pub ignored: u64,
     /// Events RabbitMQ confirmed.
@@ -42,6 +50,10 @@ pub(crate) struct Stats {
     duplicates: AtomicU64,
     write_retries: AtomicU64,
     streams_waiting: AtomicU64,
+    streams: u64,
+    streams_up: AtomicU64,
+    streams_ended: AtomicU64,
+    stream_restarts: AtomicU64,
     ignored: AtomicU64,
     published: watch::Sender<u64>,
     link_up: AtomicBool,
@@ -50,8 +62,13 @@ pub(crate) struct Stats {
 }
 
 impl Stats {
-    pub fn new() -> Stats {
+    /// The counters of a publisher streaming `streams` accounts.
+    pub fn new(streams: u64) -> Stats {
         Stats {
+            streams,
+            streams_up: AtomicU64::new(0),
+            streams_ended: AtomicU64::new(0),
+            stream_restarts: AtomicU64::new(0),
             accepted: watch::Sender::new(0),
             duplicates: AtomicU64::new(0),
             write_retries: AtomicU64::new(0),
@@ -82,6 +99,22 @@ impl Stats {
 
     pub fn stream_resumed(&self) {
         self.streams_waiting.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub fn stream_up(&self) {
+        self.streams_up.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn stream_down(&self) {
+        self.streams_up.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub fn stream_ended(&self) {
+        self.streams_ended.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn stream_restart(&self) {
+        self.stream_restarts.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn ignored(&self) {
@@ -123,6 +156,10 @@ impl Stats {
             duplicates: self.duplicates.load(Ordering::Relaxed),
             write_retries: self.write_retries.load(Ordering::Relaxed),
             streams_waiting: self.streams_waiting.load(Ordering::Relaxed),
+            streams: self.streams,
+            streams_up: self.streams_up.load(Ordering::Relaxed),
+            streams_ended: self.streams_ended.load(Ordering::Relaxed),
+            stream_restarts: self.stream_restarts.load(Ordering::Relaxed),
             ignored: self.ignored.load(Ordering::Relaxed),
             published: *self.published.borrow(),
             outbox,

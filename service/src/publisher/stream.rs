@@ -36,7 +36,7 @@ use super::handled::HandledState;
 use super::membership::{self, MembershipChange};
 use super::outbox::{Enqueued, Outbox};
 use super::stats::Stats;
-use crate::parser::{MediaHook, ParseContext};
+use crate::parser::{MediaHook, ParseContext, channel_peer_id};
 
 /// Update batches an account may have waiting for its stream (see [`relay`]).
 const UPDATE_BACKLOG: usize = 1 << 20;
@@ -63,10 +63,10 @@ pub(crate) struct Shared {
 }
 
 /// Takes `account`'s raw updates and starts draining them into a deep queue at once (see
-/// [`relay`]), before the stream itself starts; None if they were taken already.
-pub(crate) fn take_updates(account: &TeleClient) -> Option<mpsc::Receiver<UpdatesLike>> {
+/// [`Relay`]), before the stream itself starts; None if they were taken already.
+pub(crate) fn take_updates(account: &TeleClient) -> Option<Relay> {
     match account.take_updates() {
-        Some(updates) => Some(relay(updates)),
+        Some(updates) => Some(Relay::start(updates)),
         None => {
             tracing::warn!(account = %account.id(), "the account's updates are already taken; not streaming it");
             None
@@ -74,15 +74,73 @@ pub(crate) fn take_updates(account: &TeleClient) -> Option<mpsc::Receiver<Update
     }
 }
 
-/// Runs `account`'s stream over `updates` (from [`take_updates`]) until `shutdown` or until
-/// the account's client is gone.
-pub(crate) async fn run(
+/// How one run of a stream ended.
+#[derive(Debug)]
+pub(crate) enum Ended {
+    Shutdown,
+    /// The account's client is gone for good (its connection pool was shut down).
+    AccountGone,
+    /// It could not start (its session file unreadable, say); worth another try.
+    Failed(String),
+}
+
+/// Keeps `account`'s stream running until `shutdown`: a run that fails to start or panics
+/// is started again with a growing wait, over the same relay. Updates that arrive while no
+/// run reads are not lost: they were never handled, so the new run's catch-up asks Telegram
+/// for them again from the saved state.
+pub(crate) async fn supervise(
+    account: Arc<TeleClient>,
+    relay: Relay,
+    shared: Arc<Shared>,
+    catch_up: bool,
+    shutdown: CancellationToken,
+) {
+    let id = account.id();
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let started = Instant::now();
+        shared.stats.stream_up();
+        let ran = tokio::spawn(run(
+            Arc::clone(&account),
+            relay.fresh(),
+            Arc::clone(&shared),
+            catch_up,
+            shutdown.clone(),
+        ))
+        .await;
+        shared.stats.stream_down();
+        let reason = match ran {
+            Ok(Ended::Shutdown) => return,
+            Ok(Ended::AccountGone) => {
+                shared.stats.stream_ended();
+                return;
+            }
+            Ok(Ended::Failed(reason)) => reason,
+            Err(error) if error.is_panic() => format!("it panicked: {error}"),
+            Err(_) => return,
+        };
+        if started.elapsed() >= MAX_BACKOFF {
+            backoff = FIRST_BACKOFF;
+        }
+        shared.stats.stream_restart();
+        tracing::error!(account = %id, %reason, retry_in = ?backoff, "the update stream stopped; starting it again");
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// Runs `account`'s stream over `updates` (from [`Relay::fresh`]) until `shutdown`, until
+/// the account's client is gone, or until it cannot start.
+async fn run(
     account: Arc<TeleClient>,
     updates: mpsc::Receiver<UpdatesLike>,
     shared: Arc<Shared>,
     catch_up: bool,
     shutdown: CancellationToken,
-) {
+) -> Ended {
     let id = account.id();
     let mut stream = match account
         .client()
@@ -90,10 +148,7 @@ pub(crate) async fn run(
         .await
     {
         Ok(stream) => stream,
-        Err(error) => {
-            tracing::error!(account = %id, %error, "cannot start the update stream");
-            return;
-        }
+        Err(error) => return Ended::Failed(format!("cannot start the update stream: {error}")),
     };
     tracing::info!(account = %id, catch_up, "streaming updates");
     let mut reader = Reader {
@@ -104,9 +159,9 @@ pub(crate) async fn run(
     let mut backoff = FIRST_BACKOFF;
     let mut handled = HandledState::default();
     let mut saved = Instant::now();
-    loop {
+    let ended = loop {
         let next = tokio::select! {
-            _ = shutdown.cancelled() => break,
+            _ = shutdown.cancelled() => break Ended::Shutdown,
             next = stream.next_raw() => next,
         };
         match next {
@@ -116,7 +171,7 @@ pub(crate) async fn run(
                 if !reader.read_durably(&update, &peers, &shutdown).await {
                     // Shut down before the update's events were written: it stays unhandled,
                     // so the next start asks Telegram for it again.
-                    break;
+                    break Ended::Shutdown;
                 }
                 let opened = handled.handled(&state);
                 if opened || (handled.is_dirty() && saved.elapsed() >= SYNC_EVERY) {
@@ -125,20 +180,21 @@ pub(crate) async fn run(
                 }
             }
             Err(InvocationError::Dropped(_)) => {
-                tracing::info!(account = %id, "the account's connection is gone; its stream ends");
-                break;
+                tracing::warn!(account = %id, "the account's client is gone; its stream ends");
+                break Ended::AccountGone;
             }
             Err(error) => {
                 tracing::warn!(account = %id, %error, retry_in = ?backoff, "fetching updates failed");
                 tokio::select! {
-                    _ = shutdown.cancelled() => break,
+                    _ = shutdown.cancelled() => break Ended::Shutdown,
                     _ = tokio::time::sleep(backoff) => {}
                 }
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
-    }
+    };
     save(&account, &reader.shared.outbox, &mut handled);
+    ended
 }
 
 /// Moves the account's raw updates into a deep queue as fast as they come.
@@ -148,17 +204,74 @@ pub(crate) async fn run(
 /// would lose its tail; the gap shows only when the chat's next update arrives, or after
 /// grammers' 15-minute no-updates deadline: a quiet chat would go silent for minutes. This
 /// relay does nothing but move batches, so grammers' channel never fills; the deep queue
-/// costs memory only for what is actually waiting.
-fn relay(mut raw: mpsc::Receiver<UpdatesLike>) -> mpsc::Receiver<UpdatesLike> {
-    let (deep, updates) = mpsc::channel(UPDATE_BACKLOG);
-    tokio::spawn(async move {
-        while let Some(batch) = raw.recv().await {
-            if deep.send(batch).await.is_err() {
-                break;
+/// costs memory only for what is actually waiting. Each run of the stream gets a fresh
+/// queue ([`Relay::fresh`]); what arrives while no run reads is kept and goes first into
+/// the next run's queue, in order.
+pub(crate) struct Relay {
+    state: Arc<std::sync::Mutex<RelayState>>,
+}
+
+#[derive(Default)]
+struct RelayState {
+    /// The queue of the run reading now, if one is.
+    reader: Option<mpsc::Sender<UpdatesLike>>,
+    /// Batches that arrived while no run was reading.
+    waiting: VecDeque<UpdatesLike>,
+}
+
+impl Relay {
+    fn start(mut raw: mpsc::Receiver<UpdatesLike>) -> Relay {
+        let state: Arc<std::sync::Mutex<RelayState>> = Arc::default();
+        let feeding = Arc::clone(&state);
+        tokio::spawn(async move {
+            while let Some(batch) = raw.recv().await {
+                let mut next = Some(batch);
+                while let Some(batch) = next.take() {
+                    let reader = lock(&feeding).reader.clone();
+                    let Some(reader) = reader else {
+                        let mut state = lock(&feeding);
+                        match state.reader {
+                            // A run started meanwhile: hand it the batch.
+                            Some(_) => next = Some(batch),
+                            None => state.waiting.push_back(batch),
+                        }
+                        continue;
+                    };
+                    if let Err(mpsc::error::SendError(batch)) = reader.send(batch).await {
+                        // That run has ended: keep the batch for the next one.
+                        let mut state = lock(&feeding);
+                        if state
+                            .reader
+                            .as_ref()
+                            .is_some_and(|r| r.same_channel(&reader))
+                        {
+                            state.reader = None;
+                        }
+                        next = Some(batch);
+                    }
+                }
             }
+        });
+        Relay { state }
+    }
+
+    /// A new queue for a new run of the stream, holding first what waited for one.
+    fn fresh(&self) -> mpsc::Receiver<UpdatesLike> {
+        let (reader, updates) = mpsc::channel(UPDATE_BACKLOG);
+        let mut state = lock(&self.state);
+        for batch in state.waiting.drain(..) {
+            // The queue is new and as deep as the relay allows: it takes them all.
+            let _ = reader.try_send(batch);
         }
-    });
-    updates
+        state.reader = Some(reader);
+        updates
+    }
+}
+
+fn lock(state: &std::sync::Mutex<RelayState>) -> std::sync::MutexGuard<'_, RelayState> {
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Writes the handled update state to the account's session file, once the outbox holding
@@ -268,7 +381,11 @@ impl Reader {
             U::EditMessage(u) => self.message(EventKind::Edit, &u.message, ctx),
             U::EditChannelMessage(u) => self.message(EventKind::Edit, &u.message, ctx),
             U::DeleteChannelMessages(u) => {
-                let chat = PeerId::channel_unchecked(u.channel_id).bot_api_dialog_id_unchecked();
+                let Some(chat) = channel_peer_id(u.channel_id).and_then(PeerId::bot_api_dialog_id)
+                else {
+                    tracing::debug!(account = %self.account, channel = u.channel_id, "deletion in a channel whose id is out of range");
+                    return Ok(());
+                };
                 for id in &u.messages {
                     self.offer(Event::deleted(chat, *id, self.account))?;
                 }
@@ -357,11 +474,11 @@ impl Reader {
         let joinmap = &self.shared.joinmap;
         let result = match change {
             MembershipChange::Joined(chat) => {
-                tracing::info!(account = %self.account, chat = chat.bot_api_dialog_id_unchecked(), "joined (seen in Telegram's updates)");
+                tracing::info!(account = %self.account, chat = ?chat.bot_api_dialog_id(), "joined (seen in Telegram's updates)");
                 joinmap.record_join(chat, self.account, JoinHow::Telegram)
             }
             MembershipChange::Left(chat) => {
-                tracing::info!(account = %self.account, chat = chat.bot_api_dialog_id_unchecked(), "left (seen in Telegram's updates)");
+                tracing::info!(account = %self.account, chat = ?chat.bot_api_dialog_id(), "left (seen in Telegram's updates)");
                 joinmap.record_leave(chat, self.account).map(|_| ())
             }
         };

@@ -152,3 +152,72 @@ async fn a_full_outbox_holds_the_stream_back_instead_of_dropping_events() {
     publisher.shutdown().await;
     setup.finish(tail).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_goes_on_after_telegram_drops_the_accounts_connections() {
+    let setup = stream_setup::start("telegram_drop").await;
+    let mut tail = setup.tail().await;
+    let (_pool, publisher) = setup.publisher(&amqp_url()).await;
+    let mut posted = setup.post(JOINED, 5, "before the drop");
+    let mut received = Received::until(&mut tail, |r| r.distinct() >= posted.len()).await;
+
+    for round in 0..3 {
+        let dropped = setup.sim.faults.drop_all_connections();
+        assert!(dropped > 0, "round {round}: connections were open");
+        posted.extend(setup.post(JOINED, 5, &format!("after drop {round}")));
+        received
+            .read_until(&mut tail, |r| r.distinct() >= posted.len())
+            .await;
+    }
+    assert_eq!(received.new_ids(JOINED), posted, "all of them, in order");
+    publisher.shutdown().await;
+    setup.finish(tail).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_that_cannot_start_is_started_again_until_it_runs() {
+    let setup = stream_setup::start("stream_restart").await;
+    let mut tail = setup.tail().await;
+    let pool = setup.pool().await;
+    // Another program holds every session file locked (a sqlite3 shell, a backup, Telethon):
+    // the streams cannot read their update state, so they cannot start.
+    let locks: Vec<rusqlite::Connection> = std::fs::read_dir(setup.sessions())
+        .expect("the sessions")
+        .map(|entry| entry.expect("an entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "session"))
+        .map(|path| {
+            let lock = rusqlite::Connection::open(&path).expect("opens");
+            lock.execute_batch("begin exclusive").expect("locked");
+            lock
+        })
+        .collect();
+    assert_eq!(locks.len(), 2);
+    let joinmap = std::sync::Arc::new(
+        tgc_model::joinmap::JoinMap::open_in(&setup.data()).expect("the join map"),
+    );
+    let publisher = tgc_service::publisher::Publisher::start(
+        setup.publisher_config(&amqp_url()),
+        joinmap,
+        std::sync::Arc::clone(&pool),
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .expect("the publisher starts");
+    let failed = guarded("a stream fails to start and is started again", async {
+        loop {
+            let stats = publisher.stats();
+            if stats.stream_restarts > 0 {
+                break stats;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert_eq!(failed.streams, 2, "{failed:?}");
+
+    drop(locks);
+    let posted = setup.post(JOINED, 5, "after the locks");
+    let received = Received::until(&mut tail, |r| r.distinct() >= posted.len()).await;
+    assert_eq!(received.new_ids(JOINED), posted, "all of them, in order");
+    publisher.shutdown().await;
+    setup.finish(tail).await;
+}
