@@ -78,7 +78,10 @@ impl Server {
     /// `server.operator_listen`; port 0 picks a free one, see [`Server::api_addr`]).
     pub async fn start(settings: &Settings) -> anyhow::Result<Server> {
         // Fail on configuration before touching the network.
-        let cryptor = Cryptor::from_settings(&settings.crypto)?;
+        // A request sealed before this start may be a replay the old process's (in-memory)
+        // replay cache would have refused.
+        let cryptor = Cryptor::from_settings(&settings.crypto)?
+            .refusing_requests_before(tgc_common::clock::unix_ms());
         let routes = api::routes().context("building the route table")?;
 
         let (pool, report) = TeleClients::start(settings)

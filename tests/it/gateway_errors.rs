@@ -124,6 +124,33 @@ async fn replayed_and_stale_requests_are_409() {
 }
 
 #[tokio::test]
+async fn a_request_captured_before_a_restart_is_refused_after_it() {
+    let mut gateway = ServedGateway::start().await;
+    let mut client = gateway.client().await;
+    let captured = sealed(&gateway, "/api/v1/accounts", "{}", now_ms());
+    let first = client
+        .post("/api/v1/accounts", captured.clone())
+        .await
+        .unwrap();
+    assert_eq!(first.status, 200);
+
+    // The replay cache is gone with the process; the clock window (60 s) still holds.
+    gateway.kill();
+    gateway.restart().await;
+    let mut client = gateway.client().await;
+    let replay = client.post("/api/v1/accounts", captured).await.unwrap();
+    assert_eq!(replay.status, 409, "a replay across the restart is refused");
+    assert!(!replay.is_sealed());
+    let fresh = sealed(&gateway, "/api/v1/accounts", "{}", now_ms());
+    let reply = client.post("/api/v1/accounts", fresh).await.unwrap();
+    assert_eq!(
+        reply.status, 200,
+        "a request sealed after the start is served"
+    );
+    assert_still_serving(&mut gateway).await;
+}
+
+#[tokio::test]
 async fn oversized_bodies_are_413_and_wrong_paths_and_verbs_get_404_and_405() {
     let mut gateway = ServedGateway::start_with(Options {
         max_body: "4KiB",

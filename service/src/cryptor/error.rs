@@ -43,6 +43,13 @@ pub enum EnvelopeError {
         now.abs_diff(*ts)
     )]
     Stale { ts: i64, now: i64, window_ms: i64 },
+    /// Authentic and inside the clock window, but sealed before this server started: the
+    /// replay cache of the server that might have seen it is gone, so it is refused as a
+    /// possible replay across a restart.
+    #[error(
+        "request timestamp {ts} ms is before this server started ({started} ms): a request sealed before a restart may be a replay; seal it again"
+    )]
+    BeforeStart { ts: i64, started: i64 },
     /// Authentic and fresh, but its id was already seen inside the clock window.
     #[error("request id already seen inside the clock window (replayed request)")]
     Replayed,
@@ -67,7 +74,9 @@ impl EnvelopeError {
             EnvelopeError::UnknownKey(_)
             | EnvelopeError::WrongKey { .. }
             | EnvelopeError::Unauthentic => 401,
-            EnvelopeError::Stale { .. } | EnvelopeError::Replayed => 409,
+            EnvelopeError::Stale { .. }
+            | EnvelopeError::BeforeStart { .. }
+            | EnvelopeError::Replayed => 409,
             EnvelopeError::ReplayCacheFull { .. } => 503,
         }
     }

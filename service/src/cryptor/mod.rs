@@ -46,6 +46,9 @@ pub struct Cryptor {
     keyring: Keyring,
     window_ms: i64,
     replay: ReplayCache,
+    /// Requests sealed before this instant (unix ms) are refused: see
+    /// [`Cryptor::refusing_requests_before`].
+    not_before_ms: i64,
 }
 
 /// A request that opened, was fresh, and was not seen before.
@@ -108,7 +111,21 @@ impl Cryptor {
             keyring: Keyring::new(&settings.keys)?,
             window_ms: duration_ms(settings.clock_window),
             replay: ReplayCache::new(replay::DEFAULT_CAPACITY),
+            not_before_ms: i64::MIN,
         })
+    }
+
+    /// The same cryptor refusing every request whose `ts` is before `started_ms`, the
+    /// server's start. The replay cache lives in memory: without this, a request captured
+    /// before a restart could be replayed after it, within the clock window. With it no
+    /// request is accepted twice across restarts, at no disk write per request; the price is
+    /// that a request sealed just before a restart (or by a client whose clock is behind)
+    /// is refused once with 409 and must be sealed again.
+    pub fn refusing_requests_before(self, started_ms: i64) -> Cryptor {
+        Cryptor {
+            not_before_ms: started_ms,
+            ..self
+        }
     }
 
     /// The same cryptor with room for `capacity` live request ids (see [`EnvelopeError::ReplayCacheFull`]).
@@ -156,6 +173,12 @@ impl Cryptor {
                 ts,
                 now: now_ms,
                 window_ms: self.window_ms,
+            });
+        }
+        if ts < self.not_before_ms {
+            return Err(EnvelopeError::BeforeStart {
+                ts,
+                started: self.not_before_ms,
             });
         }
         // After `ts + window` a replay is refused as stale, so the id need not outlive that.

@@ -277,6 +277,26 @@ fn a_replayed_request_is_refused_inside_the_window_and_stale_after_it() {
 }
 
 #[test]
+fn a_server_refuses_requests_sealed_before_it_started_even_inside_the_window() {
+    let client = cryptor(&[key(1, 0xAA)]);
+    let restarted = cryptor(&[key(1, 0xAA)]).refusing_requests_before(NOW);
+    let (before, _) = client.seal_request(history(), &json!({}), NOW - 1);
+    let error = restarted
+        .open_request(history(), &before, NOW + 1)
+        .unwrap_err();
+    assert_eq!(
+        error,
+        EnvelopeError::BeforeStart {
+            ts: NOW - 1,
+            started: NOW
+        }
+    );
+    assert_eq!(error.status(), 409);
+    let (after, _) = client.seal_request(history(), &json!({}), NOW);
+    open_ok(&restarted, history(), &after, NOW + 1);
+}
+
+#[test]
 fn a_refused_request_does_not_use_up_its_id() {
     let (client, server) = (cryptor(&[key(1, 0xAA)]), cryptor(&[key(1, 0xAA)]));
     let (sealed, _) = client.seal_request(history(), &json!({}), NOW);
