@@ -447,7 +447,11 @@ impl TeleClient {
         if matches!(status.state, AccountState::Deauthorized { .. }) {
             return;
         }
-        tracing::error!(account = %self.id, path = %self.path().display(), reason, "account deauthorized: it leaves the pool");
+        if reason == "AUTH_KEY_DUPLICATED" {
+            tracing::error!(account = %self.id, path = %self.path().display(), reason, "account deauthorized: Telegram saw this session file used from two places at once and invalidated its key; it leaves the pool. Stop the other program using the file, then log the account in again (tgcollector accounts login)");
+        } else {
+            tracing::error!(account = %self.id, path = %self.path().display(), reason, "account deauthorized: it leaves the pool");
+        }
         status.state = AccountState::Deauthorized {
             reason: reason.to_owned(),
         };

@@ -179,9 +179,11 @@ pub enum Failure {
     Request,
 }
 
-/// The errors after which an account's key is worthless.
-const DEAUTHORIZING: [&str; 6] = [
+/// The errors after which an account's key is worthless. `AUTH_KEY_DUPLICATED` means the
+/// session was used from two places at once; Telegram has invalidated the key.
+const DEAUTHORIZING: [&str; 7] = [
     "AUTH_KEY_UNREGISTERED",
+    "AUTH_KEY_DUPLICATED",
     "AUTH_KEY_INVALID",
     "USER_DEACTIVATED",
     "USER_DEACTIVATED_BAN",
@@ -241,6 +243,7 @@ mod tests {
     fn lost_authorizations_retire_the_account() {
         for name in [
             "AUTH_KEY_UNREGISTERED",
+            "AUTH_KEY_DUPLICATED",
             "USER_DEACTIVATED",
             "USER_DEACTIVATED_BAN",
             "SESSION_REVOKED",

@@ -160,6 +160,35 @@ async fn an_account_whose_key_is_revoked_leaves_the_pool_and_the_others_keep_ser
 }
 
 #[tokio::test]
+async fn a_session_used_from_two_places_retires_like_a_revoked_key() {
+    let setup = pool_setup::start(2, 1).await;
+    let pool = setup.pool().await;
+    let duplicated = account(0);
+    setup.sim.faults.auth_key_duplicated(duplicated);
+    // Whichever account serves, the chat is read; the duplicated one leaves once it is asked.
+    for _ in 0..4 {
+        guarded("run", pool.run(&chat(0), HISTORY, last_message))
+            .await
+            .expect("the other account serves");
+    }
+    let retired = pool.account(AccountId(duplicated)).unwrap();
+    guarded("the duplicated account is asked and retired", async {
+        while retired.state() == AccountState::Active {
+            guarded("run", pool.run(&chat(0), HISTORY, last_message))
+                .await
+                .expect("the other account serves");
+        }
+    })
+    .await;
+    assert!(
+        matches!(retired.state(), AccountState::Deauthorized { ref reason } if reason == "AUTH_KEY_DUPLICATED"),
+        "{:?}",
+        retired.state()
+    );
+    assert_eq!(pool.deauthorized_count(), 1);
+}
+
+#[tokio::test]
 async fn revoking_every_key_leaves_a_clear_error() {
     let setup = pool_setup::start(2, 1).await;
     let pool = setup.pool().await;

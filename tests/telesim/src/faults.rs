@@ -8,7 +8,8 @@
 //!   Telegram reports it);
 //! - **unregistered keys**: `AUTH_KEY_UNREGISTERED` (401) for every call of an account except the
 //!   ones Telegram serves without authorization (`help.getConfig`, `help.getNearestDc`, `auth.*`,
-//!   `langpack.*`), until restored;
+//!   `langpack.*`), until restored; likewise `AUTH_KEY_DUPLICATED` (406), which Telegram sends
+//!   when one session is used from two places at once;
 //! - **latency**: the answer to a call is held back (the connection keeps serving other calls);
 //!   a global delay and per-method delays add up;
 //! - **bandwidth**: `upload.getFile` answers of one account are paced to a byte rate;
@@ -47,7 +48,8 @@ pub struct Faults {
 #[derive(Default)]
 struct State {
     flood_waits: HashMap<(i64, String), FloodWait>,
-    unregistered: std::collections::HashSet<i64>,
+    /// Accounts whose key Telegram refuses, with the error it answers.
+    unregistered: HashMap<i64, RpcError>,
     latency: Duration,
     method_latency: HashMap<String, Duration>,
     bandwidth: Option<u64>,
@@ -109,10 +111,28 @@ impl Faults {
 
     /// `AUTH_KEY_UNREGISTERED` for every authorized call of `user_id`, as after a revoked session.
     pub fn auth_key_unregistered(&self, user_id: i64) {
-        self.lock().unregistered.insert(user_id);
+        self.lock().unregistered.insert(
+            user_id,
+            RpcError {
+                code: 401,
+                message: "AUTH_KEY_UNREGISTERED".into(),
+            },
+        );
     }
 
-    /// Undoes [`Faults::auth_key_unregistered`].
+    /// `AUTH_KEY_DUPLICATED` for every authorized call of `user_id`, as after its session
+    /// was used from two places at once (Telegram then invalidates it).
+    pub fn auth_key_duplicated(&self, user_id: i64) {
+        self.lock().unregistered.insert(
+            user_id,
+            RpcError {
+                code: 406,
+                message: "AUTH_KEY_DUPLICATED".into(),
+            },
+        );
+    }
+
+    /// Undoes [`Faults::auth_key_unregistered`] and [`Faults::auth_key_duplicated`].
     pub fn restore_auth_key(&self, user_id: i64) {
         self.lock().unregistered.remove(&user_id);
     }
@@ -175,12 +195,11 @@ impl Faults {
         let Some(user_id) = user_id else {
             return Verdict { error: None, delay };
         };
-        if state.unregistered.contains(&user_id) && needs_authorization(method) {
+        if let Some(refused) = state.unregistered.get(&user_id)
+            && needs_authorization(method)
+        {
             return Verdict {
-                error: Some(RpcError {
-                    code: 401,
-                    message: "AUTH_KEY_UNREGISTERED".into(),
-                }),
+                error: Some(refused.clone()),
                 delay,
             };
         }
