@@ -5,10 +5,12 @@
 //! ([`properties`] is the file syntax, [`config`] the meaning), turning the logging
 //! settings into a tracing subscriber ([`logging`]), keeping secrets out of logs
 //! ([`secret`]), the murmur3 hashing shared by the pool and the media pipeline
-//! ([`hashing`]), and the one way the gateway opens its own SQLite files ([`sqlite`]).
+//! ([`hashing`]), the one way the gateway opens its own SQLite files ([`sqlite`]), and the
+//! process's open-file limit ([`descriptors`]).
 
 pub mod clock;
 pub mod config;
+pub mod descriptors;
 pub mod hashing;
 pub mod logging;
 pub mod properties;

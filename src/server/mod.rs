@@ -83,6 +83,15 @@ impl Server {
         let cryptor = Cryptor::from_settings(&settings.crypto)?
             .refusing_requests_before(tgc_common::clock::unix_ms());
         let routes = api::routes().context("building the route table")?;
+        match tgc_common::descriptors::raise_soft_limit() {
+            Ok(raised) if raised.after > raised.before => tracing::info!(
+                from = raised.before,
+                to = raised.after,
+                "open-file limit raised to the hard limit"
+            ),
+            Ok(raised) => tracing::info!(limit = raised.after, "open-file limit"),
+            Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
+        }
 
         let (pool, report) = TeleClients::start(settings)
             .await

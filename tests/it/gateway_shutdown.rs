@@ -1,9 +1,10 @@
-//! Graceful shutdown of the real binary: SIGTERM while requests are in flight lets them
-//! complete with their replies, refuses new connections, and the process exits 0.
+//! The real binary as a process: SIGTERM while requests are in flight lets them complete
+//! with their replies, refuses new connections, and the process exits 0; at start it raises
+//! its own open-file limit.
 
 use std::time::Duration;
 
-use crate::gateway_support::{HANG_GUARD, ServedGateway, json};
+use crate::gateway_support::{HANG_GUARD, Options, ServedGateway, json};
 
 const IN_FLIGHT: u64 = 4;
 
@@ -68,4 +69,30 @@ async fn sigterm_lets_in_flight_requests_finish_then_exits_zero() {
         tokio::net::TcpStream::connect(api).await.is_err(),
         "nothing listens after the exit"
     );
+}
+
+#[tokio::test]
+async fn a_low_soft_limit_on_open_files_is_raised_to_the_hard_limit_at_start() {
+    let mut gateway = ServedGateway::start_with(Options {
+        open_files: Some((256, 4096)),
+        ..Options::default()
+    })
+    .await;
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", gateway.pid()))
+        .expect("the server's /proc limits");
+    let open_files = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .expect("a Max open files line");
+    let numbers: Vec<&str> = open_files.split_whitespace().skip(3).take(2).collect();
+    assert_eq!(numbers, ["4096", "4096"], "{open_files}");
+    let raised = gateway
+        .log
+        .drain()
+        .iter()
+        .any(|line| line.contains("open-file limit raised") && line.contains("from=256"));
+    assert!(raised, "the log says so: {:?}", gateway.log.seen());
+    let (status, ready) = gateway.operator_get("/readyz").await;
+    assert_eq!(status, 200, "{ready}");
+    assert!(!ready.contains("descriptors"), "{ready}");
 }

@@ -82,6 +82,13 @@ impl Operator {
                 "; {unusable} session file(s) unusable (see the accounts method)"
             ));
         }
+        if let Some((open, limit)) = tgc_common::descriptors::usage()
+            && tgc_common::descriptors::running_short(open, limit)
+        {
+            text.push_str(&format!(
+                "; file descriptors running short: {open} of {limit} open (raise the hard limit: ulimit -Hn, LimitNOFILE)"
+            ));
+        }
         if let Some(publisher) = &self.publisher {
             let stats = publisher.stats();
             text.push_str(&format!(

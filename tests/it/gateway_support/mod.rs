@@ -45,6 +45,8 @@ pub struct Options {
     pub rabbitmq_url: Option<String>,
     /// Put `data/` on a tmpfs of this size (`16m`), which the test can fill.
     pub data_tmpfs: Option<&'static str>,
+    /// Start the served binary with these (soft, hard) limits on open files (`prlimit`).
+    pub open_files: Option<(u64, u64)>,
 }
 
 impl Default for Options {
@@ -56,6 +58,7 @@ impl Default for Options {
             rabbitmq_exchange: None,
             rabbitmq_url: None,
             data_tmpfs: None,
+            open_files: None,
         }
     }
 }
@@ -232,6 +235,7 @@ pub struct ServedGateway {
     child: Child,
     /// The server's stderr, line by line.
     pub log: ServerLog,
+    open_files: Option<(u64, u64)>,
 }
 
 impl ServedGateway {
@@ -247,8 +251,9 @@ impl ServedGateway {
             key,
             config,
         } = prepare(&options).await;
-        let started = spawn(&config).await;
+        let started = spawn(&config, options.open_files).await;
         ServedGateway {
+            open_files: options.open_files,
             sim,
             data_fs,
             dir,
@@ -270,7 +275,7 @@ impl ServedGateway {
     /// [`ServedGateway::kill`] or an exit), with new addresses.
     pub async fn restart(&mut self) {
         assert!(!self.is_running(), "restart: the server is still running");
-        let started = spawn(&self.dir.path().join("config.properties")).await;
+        let started = spawn(&self.dir.path().join("config.properties"), self.open_files).await;
         self.api = started.api;
         self.operator = started.operator;
         self.child = started.child;
@@ -362,7 +367,7 @@ impl Serve {
     pub async fn spawn(dir: &std::path::Path, key: &CryptoKey, extra: &str) -> Serve {
         let config = dir.join("config.properties");
         std::fs::write(&config, gateway_properties(key, extra)).expect("config file");
-        let started = spawn(&config).await;
+        let started = spawn(&config, None).await;
         Serve {
             api: started.api,
             operator: started.operator,
@@ -524,8 +529,17 @@ impl ServerLog {
 }
 
 /// Starts `tgcollector --config <config> serve` and waits for its "listening" line.
-async fn spawn(config: &std::path::Path) -> Started {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tgcollector"))
+async fn spawn(config: &std::path::Path, open_files: Option<(u64, u64)>) -> Started {
+    let binary = env!("CARGO_BIN_EXE_tgcollector");
+    let mut command = match open_files {
+        Some((soft, hard)) => {
+            let mut command = Command::new("prlimit");
+            command.arg(format!("--nofile={soft}:{hard}")).arg(binary);
+            command
+        }
+        None => Command::new(binary),
+    };
+    let mut child = command
         .arg("--config")
         .arg(config)
         .arg("serve")
