@@ -352,6 +352,58 @@ async fn a_request_past_its_deadline_is_504() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_request_rate_work_that_cannot_start_in_time_is_refused_at_once() {
+    let gateway = Gateway::start_with(Options {
+        request_timeout: "2s",
+        extra: "pool.requests_per_second = 1",
+        ..Options::default()
+    })
+    .await;
+    let mut client = gateway.client().await;
+    client
+        .query("resolve", &json(r#"{"chat": "@tech_digest"}"#))
+        .await
+        .unwrap();
+    // Far more at once than one account serves in two seconds at one request a second.
+    let mut burst = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let mut client = gateway.client().await;
+        burst.spawn(async move {
+            client
+                .query("history", &json(r#"{"chat": "@tech_digest", "limit": 1}"#))
+                .await
+        });
+    }
+    let replies = burst.join_all().await;
+    let mut refused = Vec::new();
+    for reply in &replies {
+        match reply {
+            Ok(_) => {}
+            Err(ClientError::Api {
+                status: 503,
+                code,
+                retry_after: Some(seconds),
+                ..
+            }) if code == "overloaded" => refused.push(*seconds),
+            Err(error) => panic!("served or refused with 503, never timed out: {error}"),
+        }
+    }
+    assert!(!refused.is_empty(), "the burst was over the rate");
+    assert!(
+        refused.len() < replies.len(),
+        "some of the burst was served"
+    );
+
+    // Refused work took no turn: after the wait the gateway named, a request is served.
+    let wait = refused.iter().copied().max().unwrap_or(1);
+    tokio::time::sleep(Duration::from_secs(wait)).await;
+    client
+        .query("history", &json(r#"{"chat": "@tech_digest", "limit": 1}"#))
+        .await
+        .expect("served after the named wait");
+}
+
 #[tokio::test]
 async fn operator_endpoints_report_health_readiness_and_metrics() {
     let gateway = Gateway::start().await;

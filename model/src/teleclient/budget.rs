@@ -105,6 +105,12 @@ impl RequestPacer {
             Duration::from_secs_f64(-self.tokens / self.per_second)
         }
     }
+
+    /// Gives back a token whose request was never sent (cancelled while it waited, or
+    /// refused because it could not start in time), so it does not delay the requests after.
+    pub fn refund(&mut self) {
+        self.tokens = (self.tokens + 1.0).min(self.burst);
+    }
 }
 
 #[cfg(test)]
@@ -128,6 +134,17 @@ mod tests {
     fn a_zero_budget_means_cache_only_forever() {
         let mut budget = ResolveBudget::new(0);
         assert_eq!(budget.try_spend(Instant::now()), Err(None));
+    }
+
+    #[test]
+    fn a_refunded_request_token_no_longer_delays_the_next() {
+        let now = Instant::now();
+        let mut pacer = RequestPacer::new(2.0, now);
+        pacer.reserve(now);
+        pacer.reserve(now);
+        assert_eq!(pacer.reserve(now), Duration::from_millis(500));
+        pacer.refund();
+        assert_eq!(pacer.reserve(now), Duration::from_millis(500));
     }
 
     #[test]

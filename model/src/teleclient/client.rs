@@ -373,13 +373,41 @@ impl TeleClient {
         self.resolves.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Waits for the account's request pacing, then counts the request.
+    /// Waits for the account's request pacing, then counts the request. Its turn is given
+    /// back if the caller gives up while waiting (a request cancelled at its deadline), so an
+    /// overload does not push every later request past its deadline too.
     pub async fn pace(&self) {
-        let wait = self.status().pacer.reserve(Instant::now());
+        // Without a deadline the wait is never refused.
+        let _ = self.take_turn(None).await;
+    }
+
+    /// [`TeleClient::pace`] for a request with a deadline ([`super::deadline`]): a turn that
+    /// would come after the deadline is refused at once, with the wait it would have taken.
+    pub(crate) async fn pace_before(&self, deadline: Option<Instant>) -> Result<(), Duration> {
+        self.take_turn(deadline).await
+    }
+
+    async fn take_turn(&self, deadline: Option<Instant>) -> Result<(), Duration> {
+        let now = Instant::now();
+        let wait = self.status().pacer.reserve(now);
+        if deadline.is_some_and(|deadline| now + wait > deadline) {
+            self.status().pacer.refund();
+            return Err(wait);
+        }
         if !wait.is_zero() {
+            /// Gives the turn back unless disarmed: dropped while waiting means cancelled.
+            struct Unsent<'a>(&'a TeleClient);
+            impl Drop for Unsent<'_> {
+                fn drop(&mut self) {
+                    self.0.status().pacer.refund();
+                }
+            }
+            let unsent = Unsent(self);
             tokio::time::sleep(wait).await;
+            std::mem::forget(unsent);
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Whether this account's cache holds `peer`'s access hash.

@@ -38,6 +38,15 @@ pub enum PoolError {
         /// (`pool.resolve_budget_per_hour = 0`).
         retry_after: Option<Duration>,
     },
+    #[error(
+        "account {account} paces its requests (pool.requests_per_second) and its next turn is in {}ms, after this request's deadline (server.request_timeout); retry then",
+        retry_after.as_millis()
+    )]
+    Overloaded {
+        account: AccountId,
+        /// When the account's turn would have come.
+        retry_after: Duration,
+    },
     #[error("no chat or user has the username @{username}")]
     UsernameNotFound { username: String },
     #[error(
@@ -64,7 +73,8 @@ impl PoolError {
     /// How long the caller should wait before trying again, when waiting helps.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            PoolError::AllCooling { retry_after, .. } => Some(*retry_after),
+            PoolError::AllCooling { retry_after, .. }
+            | PoolError::Overloaded { retry_after, .. } => Some(*retry_after),
             PoolError::ResolveBudgetSpent { retry_after, .. } => *retry_after,
             _ => None,
         }

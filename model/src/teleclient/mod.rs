@@ -22,6 +22,7 @@ pub mod budget;
 mod chat;
 mod client;
 pub mod cooldowns;
+pub mod deadline;
 mod error;
 mod identity;
 mod login;

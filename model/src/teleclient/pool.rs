@@ -206,7 +206,7 @@ impl TeleClients {
     {
         for _ in 0..self.attempts() {
             let Resolved { account, peer } = self.locate(chat, Some(method)).await?;
-            account.pace().await;
+            pace_within_deadline(&account).await?;
             let result = call(account.client().clone(), peer).await;
             if let Some(value) = self.settle(&account, method, result)? {
                 return Ok(Served {
@@ -227,7 +227,7 @@ impl TeleClients {
     {
         for _ in 0..self.attempts() {
             let account = self.pick(None, method)?;
-            account.pace().await;
+            pace_within_deadline(&account).await?;
             let result = call(account.client().clone()).await;
             if let Some(value) = self.settle(&account, method, result)? {
                 return Ok(Served {
@@ -444,7 +444,10 @@ impl TeleClients {
             }
         };
 
-        account.pace().await;
+        if let Err(error) = pace_within_deadline(&account).await {
+            account.refund_resolve();
+            return Err(error);
+        }
         account.count_resolve();
         tracing::debug!(account = %account.id(), username, "resolving over the network");
         let result = account.client().resolve_username(username).await;
@@ -577,4 +580,16 @@ fn seed_directory(directory: &Directory, file: &SessionFile) {
             return;
         }
     }
+}
+
+/// Waits for `account`'s turn, or refuses at once when the turn would come after the
+/// deadline of the request being served (see [`super::deadline`]).
+async fn pace_within_deadline(account: &TeleClient) -> Result<(), PoolError> {
+    account
+        .pace_before(super::deadline::current())
+        .await
+        .map_err(|retry_after| PoolError::Overloaded {
+            account: account.id(),
+            retry_after,
+        })
 }

@@ -114,6 +114,7 @@ impl From<PoolError> for ApiError {
             PoolError::Chat(_) => (400, "bad_chat"),
             PoolError::AllCooling { .. } => (503, "flood_wait"),
             PoolError::NoAccount { .. } => (503, "no_account"),
+            PoolError::Overloaded { .. } => (503, "overloaded"),
             PoolError::ResolveBudgetSpent { .. } => (503, "resolve_budget_spent"),
             PoolError::UsernameNotFound { .. } | PoolError::UnknownChatId { .. } => {
                 (404, "unknown_chat")

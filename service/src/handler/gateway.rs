@@ -219,7 +219,10 @@ impl Gateway {
             joinmap: Arc::clone(&self.joinmap),
             media: Arc::clone(&self.media),
         };
-        match tokio::time::timeout_at(deadline.into(), handler.post(&cx)).await {
+        // The pool sees the deadline too: work that could not start before it is refused
+        // at once (503, Retry-After) rather than waiting to time out.
+        let work = tgc_model::teleclient::deadline::within(deadline, handler.post(&cx));
+        match tokio::time::timeout_at(deadline.into(), work).await {
             Ok(result) => result,
             Err(_) => Err(ApiError::deadline(self.limits.request_timeout)),
         }

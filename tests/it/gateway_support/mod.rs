@@ -47,6 +47,8 @@ pub struct Options {
     pub data_tmpfs: Option<&'static str>,
     /// Start the served binary with these (soft, hard) limits on open files (`prlimit`).
     pub open_files: Option<(u64, u64)>,
+    /// More `key = value` lines of configuration.
+    pub extra: &'static str,
 }
 
 impl Default for Options {
@@ -59,6 +61,7 @@ impl Default for Options {
             rabbitmq_url: None,
             data_tmpfs: None,
             open_files: None,
+            extra: "",
         }
     }
 }
@@ -199,8 +202,9 @@ async fn prepare(options: &Options) -> Prepared {
         "server.request_timeout = {}\n\
          server.max_body_bytes = {}\n\
          server.max_concurrency = {}\n\
-         {rabbitmq}",
-        options.request_timeout, options.max_body, options.max_concurrency,
+         {rabbitmq}\n\
+         {}",
+        options.request_timeout, options.max_body, options.max_concurrency, options.extra,
     );
     std::fs::write(&config, gateway_properties(&key, &overrides)).expect("config file");
     Prepared {
