@@ -12,6 +12,13 @@ pub fn check(config: &Path) -> ExitCode {
     match Settings::load_with_process_env(config) {
         Ok(settings) => {
             print!("{}", settings.render_masked());
+            for (path, mode) in settings.secrets_readable_by_others() {
+                eprintln!(
+                    "warning: {} holds secrets and others may read it (mode {mode:o}): chmod 600 {}",
+                    path.display(),
+                    path.display()
+                );
+            }
             eprintln!("configuration OK: {}", settings.config_path.display());
             ExitCode::SUCCESS
         }

@@ -83,6 +83,9 @@ impl Server {
         let cryptor = Cryptor::from_settings(&settings.crypto)?
             .refusing_requests_before(tgc_common::clock::unix_ms());
         let routes = api::routes().context("building the route table")?;
+        for (path, mode) in settings.secrets_readable_by_others() {
+            tracing::warn!(path = %path.display(), mode = format!("{mode:o}"), "this file holds secrets and other users may read it: chmod 600");
+        }
         match tgc_common::descriptors::raise_soft_limit() {
             Ok(raised) if raised.after > raised.before => tracing::info!(
                 from = raised.before,

@@ -66,6 +66,48 @@ fn config_check_accepts_the_shipped_file_and_masks_secrets() {
 }
 
 #[test]
+fn config_check_warns_about_secret_files_others_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let key = tgc_service::cryptor::keygen::config_value(&tgc_service::cryptor::keygen::generate());
+    let ws = Workspace::new("telegram.api_id = 1\n");
+    std::fs::write(ws.dir.path().join("keys"), &key).expect("key file");
+    std::fs::write(
+        ws.dir.path().join("tgc.properties"),
+        "telegram.api_id = 1\ntelegram.api_hash = 0123456789abcdef0123456789abcdef\ncrypto.keys_file = keys\n",
+    )
+    .expect("config");
+    let chmod = |name: &str, mode: u32| {
+        std::fs::set_permissions(
+            ws.dir.path().join(name),
+            std::fs::Permissions::from_mode(mode),
+        )
+        .expect("chmod");
+    };
+    chmod("tgc.properties", 0o644);
+    chmod("keys", 0o640);
+    let out = ws.run(&["config", "check"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    for (name, mode) in [("tgc.properties", "644"), ("keys", "640")] {
+        assert!(
+            stderr.lines().any(|l| l.contains(name)
+                && l.contains(&format!("mode {mode}"))
+                && l.contains("chmod 600")),
+            "{name}: {stderr}"
+        );
+    }
+
+    chmod("tgc.properties", 0o600);
+    chmod("keys", 0o600);
+    let out = ws.run(&["config", "check"]);
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn config_check_fails_naming_file_line_key_and_suggestion() {
     let ws = Workspace::new("server.listn = 127.0.0.1:1\nserver.max_concurrency = lots\n");
     let out = ws.run(&["config", "check"]);

@@ -209,6 +209,34 @@ impl Settings {
         &self.effective
     }
 
+    /// The files a secret was read from (the config file itself for an inline secret, or a
+    /// `<key>_file`) that other users may read, with their permission bits: the gateway
+    /// reports them at start and `config check` lists them.
+    pub fn secrets_readable_by_others(&self) -> Vec<(PathBuf, u32)> {
+        use std::os::unix::fs::PermissionsExt;
+        let mut files: Vec<PathBuf> = Vec::new();
+        for setting in &self.effective {
+            let secret = reader::SECRET_KEYS.contains(&setting.key)
+                || (reader::URL_KEYS_WITH_PASSWORD.contains(&setting.key)
+                    && setting.shown.contains('@'));
+            let file = match &setting.origin {
+                Origin::File { path, .. } if secret => path,
+                Origin::SecretFile { path, .. } => path,
+                _ => continue,
+            };
+            if !files.contains(file) {
+                files.push(file.clone());
+            }
+        }
+        files
+            .into_iter()
+            .filter_map(|path| {
+                let mode = std::fs::metadata(&path).ok()?.permissions().mode() & 0o777;
+                (mode & 0o077 != 0).then_some((path, mode))
+            })
+            .collect()
+    }
+
     /// Every effective setting as `key = value  # origin`, one per line, in a stable
     /// order, with secrets masked: safe to log or print.
     pub fn render_masked(&self) -> String {

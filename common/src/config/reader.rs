@@ -41,14 +41,14 @@ enum Lookup {
 }
 
 /// Keys whose values are never shown, in the dump or in errors.
-const SECRET_KEYS: &[&str] = &[
+pub(crate) const SECRET_KEYS: &[&str] = &[
     "telegram.api_hash",
     "crypto.keys",
     "media.storage.s3.secret_key",
 ];
 
 /// Keys holding URLs that may carry a password.
-const URL_KEYS_WITH_PASSWORD: &[&str] = &["rabbitmq.url", "telegram.proxy"];
+pub(crate) const URL_KEYS_WITH_PASSWORD: &[&str] = &["rabbitmq.url", "telegram.proxy"];
 
 pub struct Reader<'a> {
     path: PathBuf,
