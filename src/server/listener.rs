@@ -1,10 +1,14 @@
 //! One listening socket: accepts connections and serves each on its own task until the
-//! shutdown signal, then stops accepting and waits for its connections to drain.
+//! shutdown signal, then stops accepting and waits for its connections to drain. It holds at
+//! most its connection limit open: past it a new connection is closed at once, so a flood of
+//! idle connections costs bounded memory and descriptors, and is shed as they idle out.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use tgc_service::handler::{App, serve_connection};
+use tgc_service::handler::{App, ConnectionLimits, serve_connection};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::shutdown::Shutdown;
@@ -16,6 +20,8 @@ pub struct Listener {
     listener: TcpListener,
     app: App,
     shutdown: Shutdown,
+    max_connections: usize,
+    limits: ConnectionLimits,
 }
 
 impl Listener {
@@ -24,7 +30,19 @@ impl Listener {
             listener,
             app,
             shutdown,
+            max_connections: usize::MAX >> 4,
+            limits: ConnectionLimits {
+                header_timeout: Duration::from_secs(10),
+                idle_timeout: Duration::from_secs(60),
+            },
         }
+    }
+
+    /// At most `max_connections` open at once, each held to `limits`.
+    pub fn limited(mut self, max_connections: usize, limits: ConnectionLimits) -> Listener {
+        self.max_connections = max_connections;
+        self.limits = limits;
+        self
     }
 
     /// Accepts until shutdown; returns once every connection it accepted has finished.
@@ -33,7 +51,11 @@ impl Listener {
             listener,
             app,
             shutdown,
+            max_connections,
+            limits,
         } = self;
+        let open = Arc::new(Semaphore::new(max_connections));
+        let mut refused: u64 = 0;
         let mut connections = JoinSet::new();
         let stopping = shutdown.clone().wait();
         tokio::pin!(stopping);
@@ -41,9 +63,22 @@ impl Listener {
             tokio::select! {
                 () = &mut stopping => break,
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => {
+                    Ok((stream, peer)) => {
+                        let Ok(slot) = Arc::clone(&open).try_acquire_owned() else {
+                            // Closing at once costs nothing to keep; log now and then.
+                            refused += 1;
+                            if refused.is_power_of_two() {
+                                tracing::warn!(%peer, max_connections, refused, "connection limit reached (server.max_connections): closing new connections");
+                            }
+                            drop(stream);
+                            continue;
+                        };
                         let _ = stream.set_nodelay(true);
-                        connections.spawn(serve_connection(stream, app.clone(), shutdown.clone().wait()));
+                        let serving = serve_connection(stream, app.clone(), limits, shutdown.clone().wait());
+                        connections.spawn(async move {
+                            serving.await;
+                            drop(slot);
+                        });
                     }
                     Err(error) => {
                         tracing::warn!(%error, "accepting a connection failed");

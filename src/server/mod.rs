@@ -34,7 +34,9 @@ use tgc_common::Settings;
 use tgc_model::joinmap::JoinMap;
 use tgc_model::teleclient::TeleClients;
 use tgc_service::cryptor::Cryptor;
-use tgc_service::handler::{App, Gateway, Limits, Metrics, Operator, Shared, api};
+use tgc_service::handler::{
+    App, ConnectionLimits, Gateway, Limits, Metrics, Operator, Shared, api,
+};
 use tgc_service::mediaprocessor::{MediaConfig, MediaProcessor, Storage};
 use tgc_service::parser::MediaHook;
 use tgc_service::publisher::{Publisher, PublisherConfig, PublisherHandle};
@@ -44,6 +46,9 @@ use tokio_util::sync::CancellationToken;
 
 use listener::Listener;
 use shutdown::Trigger;
+
+/// Connections the operator listener holds at once (a scraper and a few operators).
+const OPERATOR_CONNECTIONS: usize = 64;
 
 /// How long past the request timeout connections may take to drain (a reply being written
 /// when its deadline hits) before they are cut.
@@ -146,9 +151,20 @@ impl Server {
 
         let trigger = Trigger::new();
         let mut listeners = JoinSet::new();
-        listeners.spawn(Listener::new(api, App::Api(Arc::new(gateway)), trigger.watch()).run());
-        listeners
-            .spawn(Listener::new(ops, App::Operator(Arc::new(operator)), trigger.watch()).run());
+        let limits = ConnectionLimits {
+            header_timeout: settings.server.header_timeout,
+            idle_timeout: settings.server.idle_timeout,
+        };
+        listeners.spawn(
+            Listener::new(api, App::Api(Arc::new(gateway)), trigger.watch())
+                .limited(settings.server.max_connections, limits)
+                .run(),
+        );
+        listeners.spawn(
+            Listener::new(ops, App::Operator(Arc::new(operator)), trigger.watch())
+                .limited(OPERATOR_CONNECTIONS, limits)
+                .run(),
+        );
         Ok(Server {
             api_addr,
             operator_addr,

@@ -9,6 +9,7 @@ mod accounts_import;
 mod cli;
 mod gateway_api;
 mod gateway_errors;
+mod gateway_hostile;
 mod gateway_python;
 mod gateway_shutdown;
 mod media_serve;

@@ -79,6 +79,15 @@ pub struct ServerSettings {
     pub max_body_bytes: u64,
     pub request_timeout: Duration,
     pub max_concurrency: usize,
+    /// Most connections open at once on the API listener; past it new ones are closed.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers (HTTP/1.1).
+    pub header_timeout: Duration,
+    /// A connection with no request in flight and no traffic for this long is closed.
+    pub idle_timeout: Duration,
+    /// Request body bytes being read at once, over all connections, reserved before
+    /// reading (a request's declared length, or `max_body_bytes`).
+    pub max_body_bytes_in_flight: u64,
 }
 
 #[derive(Debug, Clone)]

@@ -81,7 +81,12 @@ pub fn server(r: &mut Reader<'_>) -> ServerSettings {
             values::socket_addr,
             show,
         ),
-        max_body_bytes: r.value("server.max_body_bytes", MIB, values::byte_size, show_bytes),
+        max_body_bytes: r.value(
+            "server.max_body_bytes",
+            64 * KIB,
+            values::byte_size,
+            show_bytes,
+        ),
         request_timeout: r.value(
             "server.request_timeout",
             Duration::from_secs(30),
@@ -89,6 +94,25 @@ pub fn server(r: &mut Reader<'_>) -> ServerSettings {
             show_duration,
         ),
         max_concurrency: r.value("server.max_concurrency", 256, values::positive_int, show),
+        max_connections: r.value("server.max_connections", 4096, values::positive_int, show),
+        header_timeout: r.value(
+            "server.header_timeout",
+            Duration::from_secs(10),
+            values::duration,
+            show_duration,
+        ),
+        idle_timeout: r.value(
+            "server.idle_timeout",
+            Duration::from_secs(60),
+            values::duration,
+            show_duration,
+        ),
+        max_body_bytes_in_flight: r.value(
+            "server.max_body_bytes_in_flight",
+            64 * MIB,
+            values::byte_size,
+            show_bytes,
+        ),
     }
 }
 
@@ -308,6 +332,19 @@ pub fn check_cross_field_rules(r: &mut Reader<'_>, server: &ServerSettings, medi
         r.error(ConfigError::Inconsistent {
             settings,
             expected: "media.downloads_per_account <= media.downloads_total".into(),
+        });
+    }
+    if server.max_body_bytes_in_flight < server.max_body_bytes {
+        let settings = format!(
+            "server.max_body_bytes_in_flight = {} ({}) is less than server.max_body_bytes = {} ({})",
+            server.max_body_bytes_in_flight,
+            r.origin_of("server.max_body_bytes_in_flight"),
+            server.max_body_bytes,
+            r.origin_of("server.max_body_bytes"),
+        );
+        r.error(ConfigError::Inconsistent {
+            settings,
+            expected: "server.max_body_bytes_in_flight >= server.max_body_bytes (else the largest request could never be read)".into(),
         });
     }
     if server.listen == server.operator_listen {

@@ -135,7 +135,11 @@ fn empty_file_gives_the_documented_defaults() {
         settings.server.operator_listen.to_string(),
         "127.0.0.1:9090"
     );
-    assert_eq!(settings.server.max_body_bytes, 1024 * 1024);
+    assert_eq!(settings.server.max_body_bytes, 64 * 1024);
+    assert_eq!(settings.server.max_connections, 4096);
+    assert_eq!(settings.server.header_timeout, Duration::from_secs(10));
+    assert_eq!(settings.server.idle_timeout, Duration::from_secs(60));
+    assert_eq!(settings.server.max_body_bytes_in_flight, 64 * 1024 * 1024);
     assert_eq!(settings.server.request_timeout, Duration::from_secs(30));
     assert_eq!(settings.server.max_concurrency, 256);
     assert!(settings.crypto.keys.is_empty());

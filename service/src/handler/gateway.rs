@@ -21,7 +21,7 @@ use tgc_model::joinmap::JoinMap;
 
 use crate::mediaprocessor::MediaProcessor;
 use tgc_model::teleclient::TeleClients;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::error::ApiError;
 use super::metrics::Metrics;
@@ -44,6 +44,8 @@ pub struct Limits {
     pub max_body_bytes: u64,
     pub request_timeout: Duration,
     pub max_concurrency: usize,
+    /// Body bytes being read at once over all requests (`server.max_body_bytes_in_flight`).
+    pub max_body_bytes_in_flight: u64,
 }
 
 impl Limits {
@@ -52,9 +54,13 @@ impl Limits {
             max_body_bytes: server.max_body_bytes,
             request_timeout: server.request_timeout,
             max_concurrency: server.max_concurrency,
+            max_body_bytes_in_flight: server.max_body_bytes_in_flight,
         }
     }
 }
+
+/// The most permits a tokio semaphore holds; byte budgets are counted in KiB to stay below.
+const BUDGET_UNIT: u64 = 1024;
 
 /// The API server's request handler, shared by every connection.
 pub struct Gateway {
@@ -64,6 +70,8 @@ pub struct Gateway {
     metrics: Arc<Metrics>,
     limits: Limits,
     permits: Semaphore,
+    /// `limits.max_body_bytes_in_flight`, in KiB.
+    body_budget: Semaphore,
     joinmap: Arc<JoinMap>,
     media: Arc<MediaProcessor>,
 }
@@ -90,7 +98,12 @@ impl Gateway {
             cryptor,
             pool: shared.pool,
             metrics,
-            permits: Semaphore::new(limits.max_concurrency),
+            permits: Semaphore::new(limits.max_concurrency.min(Semaphore::MAX_PERMITS)),
+            body_budget: Semaphore::new(
+                usize::try_from(limits.max_body_bytes_in_flight.div_ceil(BUDGET_UNIT))
+                    .unwrap_or(usize::MAX)
+                    .min(Semaphore::MAX_PERMITS),
+            ),
             limits,
             joinmap: shared.joinmap,
             media: shared.media,
@@ -158,6 +171,25 @@ impl Gateway {
             return (route, response);
         }
         let deadline = started + self.limits.request_timeout;
+        // At the limit, shed load at once rather than queue: a queued request would spend
+        // its deadline waiting, and the client can retry elsewhere or a second later. The
+        // permit comes before the body, so slow senders count against the limit too.
+        let Ok(permit) = self.permits.try_acquire() else {
+            return (
+                route,
+                busy("the gateway is at its concurrency limit (server.max_concurrency)"),
+            );
+        };
+        // The body's bytes are reserved before a byte is read: what every unauthenticated
+        // sender can make the gateway buffer is bounded, whatever the number of senders.
+        let Some(reserved) = self.reserve_body(&request) else {
+            return (
+                route,
+                busy(
+                    "the gateway is reading as many request bytes as it may (server.max_body_bytes_in_flight)",
+                ),
+            );
+        };
         // A body trickling in slower than the deadline is cut off: it would hold a
         // connection (and, under h2, a stream) for as long as the sender liked.
         let body = match tokio::time::timeout_at(deadline.into(), self.read_body(request)).await {
@@ -169,18 +201,7 @@ impl Gateway {
                 return (route, plain(StatusCode::REQUEST_TIMEOUT, text));
             }
         };
-        // At the limit, shed load at once rather than queue: a queued request would spend
-        // its deadline waiting, and the client can retry elsewhere or a second later.
-        let Ok(permit) = self.permits.try_acquire() else {
-            let mut response = plain(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the gateway is at its concurrency limit (server.max_concurrency)",
-            );
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-            return (route, response);
-        };
+        drop(reserved);
         let opened = match self
             .cryptor
             .open_request(&format!("POST {path}"), &body, unix_ms())
@@ -226,6 +247,21 @@ impl Gateway {
             Ok(result) => result,
             Err(_) => Err(ApiError::deadline(self.limits.request_timeout)),
         }
+    }
+
+    /// Reserves the bytes `request`'s body may take (its declared length, or the most a
+    /// body may be), or None when the budget has no room for them now.
+    fn reserve_body<B: Body>(&self, request: &Request<B>) -> Option<SemaphorePermit<'_>> {
+        let declared = request
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let bytes = declared
+            .unwrap_or(self.limits.max_body_bytes)
+            .min(self.limits.max_body_bytes);
+        let units = u32::try_from(bytes.div_ceil(BUDGET_UNIT).max(1)).unwrap_or(u32::MAX);
+        self.body_budget.try_acquire_many(units).ok()
     }
 
     /// The body, refused with 413 past the limit (by its declared length first, so an
@@ -332,5 +368,14 @@ pub fn plain(status: StatusCode, text: &str) -> Response<ResponseBody> {
 fn empty(status: StatusCode) -> Response<ResponseBody> {
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = status;
+    response
+}
+
+/// 503 with `Retry-After: 1`: the gateway sheds load rather than queue it.
+fn busy(text: &str) -> Response<ResponseBody> {
+    let mut response = plain(StatusCode::SERVICE_UNAVAILABLE, text);
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
     response
 }

@@ -21,7 +21,7 @@ pub mod operator;
 pub mod params;
 pub mod route;
 
-pub use connection::{App, serve_connection};
+pub use connection::{App, ConnectionLimits, H2_MAX_STREAMS, serve_connection};
 pub use error::ApiError;
 pub use gateway::{Gateway, Limits, Shared};
 pub use metrics::Metrics;
