@@ -126,7 +126,12 @@ async fn an_http2_connection_is_offered_a_bounded_number_of_streams() {
         (id == 3).then(|| u32::from_be_bytes([setting[2], setting[3], setting[4], setting[5]]))
     });
     assert_eq!(max_streams, Some(H2_MAX_STREAMS));
-    const { assert!(H2_MAX_STREAMS <= 32, "hyper's default of 200 is what this bounds") };
+    const {
+        assert!(
+            H2_MAX_STREAMS <= 32,
+            "hyper's default of 200 is what this bounds"
+        )
+    };
 }
 
 #[tokio::test]

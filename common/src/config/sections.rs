@@ -93,8 +93,18 @@ pub fn server(r: &mut Reader<'_>) -> ServerSettings {
             values::duration,
             show_duration,
         ),
-        max_concurrency: r.value("server.max_concurrency", 256, values::positive_int, show),
-        max_connections: r.value("server.max_connections", 4096, values::positive_int, show),
+        max_concurrency: r.value(
+            "server.max_concurrency",
+            256,
+            values::count_up_to(1_000_000),
+            show,
+        ),
+        max_connections: r.value(
+            "server.max_connections",
+            4096,
+            values::count_up_to(1_000_000),
+            show,
+        ),
         header_timeout: r.value(
             "server.header_timeout",
             Duration::from_secs(10),
@@ -136,12 +146,7 @@ pub fn pool(r: &mut Reader<'_>) -> PoolSettings {
             values::non_negative_int,
             show,
         ),
-        requests_per_second: r.value(
-            "pool.requests_per_second",
-            5.0,
-            values::positive_float,
-            show,
-        ),
+        requests_per_second: r.value("pool.requests_per_second", 5.0, values::request_rate, show),
         username_ttl: r.value(
             "pool.username_ttl",
             Duration::from_secs(24 * 3600),
@@ -184,18 +189,23 @@ pub fn media(r: &mut Reader<'_>) -> MediaSettings {
         downloads_per_account: r.value(
             "media.downloads_per_account",
             2,
-            values::positive_int,
+            values::count_up_to(1_000),
             show,
         ),
-        downloads_total: r.value("media.downloads_total", 16, values::positive_int, show),
+        downloads_total: r.value(
+            "media.downloads_total",
+            16,
+            values::count_up_to(10_000),
+            show,
+        ),
         chunk_size: r.value(
             "media.chunk_size",
             512 * KIB,
             values::chunk_size,
             show_bytes,
         ),
-        parallel_chunks: r.value("media.parallel_chunks", 4, values::positive_int, show),
-        uploads: r.value("media.uploads", 4, values::positive_int, show),
+        parallel_chunks: r.value("media.parallel_chunks", 4, values::count_up_to(64), show),
+        uploads: r.value("media.uploads", 4, values::count_up_to(1_000), show),
         enabled: r.value("media.enabled", true, values::boolean, show),
     }
 }
@@ -294,7 +304,7 @@ pub fn rabbitmq(r: &mut Reader<'_>) -> RabbitMqSettings {
         outbox_max_events: r.value(
             "rabbitmq.outbox_max_events",
             1_000_000,
-            values::positive_int,
+            values::count_up_to(1_000_000_000),
             show,
         ),
     }

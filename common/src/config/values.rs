@@ -28,17 +28,36 @@ pub fn non_negative_int<T: FromStr>(text: &str) -> Result<T, Expected> {
         .map_err(|_| "a whole number, 0 or more".into())
 }
 
-pub fn positive_float(text: &str) -> Result<f64, Expected> {
-    match text.parse::<f64>() {
-        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
-        _ => Err("a number greater than 0, such as 5 or 0.5".into()),
+/// A whole number from 1 to `most`: sizes of semaphores and worker pools, which the server
+/// builds at start (a huge one would panic or exhaust memory there, not here).
+pub fn count_up_to<T>(most: T) -> impl Fn(&str) -> Result<T, Expected>
+where
+    T: FromStr + PartialOrd + From<u8> + std::fmt::Display + Copy,
+{
+    move |text| match text.parse::<T>() {
+        Ok(n) if n >= T::from(1) && n <= most => Ok(n),
+        _ => Err(format!("a whole number from 1 to {most}")),
     }
 }
 
+/// A request rate, per second: from one request in 1,000 s up to 100,000 a second (a
+/// smaller one would make waits too long to represent).
+pub fn request_rate(text: &str) -> Result<f64, Expected> {
+    match text.parse::<f64>() {
+        Ok(x) if x.is_finite() && (0.001..=100_000.0).contains(&x) => Ok(x),
+        _ => Err("a number from 0.001 to 100000, such as 5 or 0.5".into()),
+    }
+}
+
+/// The longest duration a setting takes: a year. Longer ones would overflow the clock
+/// arithmetic of deadlines.
+const LONGEST: Duration = Duration::from_secs(365 * 24 * 3600);
+
 pub fn duration(text: &str) -> Result<Duration, Expected> {
-    const EXPECTED: &str = "a duration greater than 0 such as 500ms, 30s, 5m or 1h";
+    const EXPECTED: &str =
+        "a duration greater than 0 and at most a year, such as 500ms, 30s, 5m or 1h";
     match humantime::parse_duration(text) {
-        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(d) if !d.is_zero() && d <= LONGEST => Ok(d),
         Ok(_) => Err(EXPECTED.into()),
         Err(error) => Err(format!("{EXPECTED} ({error})")),
     }

@@ -194,9 +194,32 @@ fn bad_int_names_file_line_key_value_and_expectation() {
             &fixture.at(1),
             "server.max_concurrency",
             "\"0\"",
-            "greater than 0",
+            "from 1 to 1000000",
         ],
     );
+}
+
+#[test]
+fn values_that_would_panic_or_exhaust_the_server_later_are_refused_now() {
+    for (line, expected) in [
+        ("pool.requests_per_second = 1e-300", "from 0.001 to 100000"),
+        (
+            "server.max_connections = 18446744073709551615",
+            "from 1 to 1000000",
+        ),
+        ("server.max_concurrency = 100000000000", "from 1 to 1000000"),
+        ("media.uploads = 1000000000", "from 1 to 1000"),
+        ("media.downloads_total = 99999999", "from 1 to 10000"),
+        ("server.request_timeout = 1000000000years", "at most a year"),
+        (
+            "rabbitmq.outbox_max_events = 99999999999999",
+            "from 1 to 1000000000",
+        ),
+    ] {
+        let fixture = Fixture::new(&format!("{line}\n"));
+        let key = line.split(' ').next().unwrap();
+        assert_mentions(&fixture.only_error(), &[&fixture.at(1), key, expected]);
+    }
 }
 
 #[test]
