@@ -83,7 +83,7 @@ pub fn server(r: &mut Reader<'_>) -> ServerSettings {
         ),
         max_body_bytes: r.value(
             "server.max_body_bytes",
-            64 * KIB,
+            16 * KIB,
             values::byte_size,
             show_bytes,
         ),

@@ -135,7 +135,7 @@ fn empty_file_gives_the_documented_defaults() {
         settings.server.operator_listen.to_string(),
         "127.0.0.1:9090"
     );
-    assert_eq!(settings.server.max_body_bytes, 64 * 1024);
+    assert_eq!(settings.server.max_body_bytes, 16 * 1024);
     assert_eq!(settings.server.max_connections, 4096);
     assert_eq!(settings.server.header_timeout, Duration::from_secs(10));
     assert_eq!(settings.server.idle_timeout, Duration::from_secs(60));

@@ -171,17 +171,10 @@ impl Gateway {
             return (route, response);
         }
         let deadline = started + self.limits.request_timeout;
-        // At the limit, shed load at once rather than queue: a queued request would spend
-        // its deadline waiting, and the client can retry elsewhere or a second later. The
-        // permit comes before the body, so slow senders count against the limit too.
-        let Ok(permit) = self.permits.try_acquire() else {
-            return (
-                route,
-                busy("the gateway is at its concurrency limit (server.max_concurrency)"),
-            );
-        };
         // The body's bytes are reserved before a byte is read: what every unauthenticated
         // sender can make the gateway buffer is bounded, whatever the number of senders.
+        // The concurrency permit comes only once the body is in (below), so senders that
+        // trickle their bodies hold bytes of this budget, never the permits good requests need.
         let Some(reserved) = self.reserve_body(&request) else {
             return (
                 route,
@@ -202,6 +195,14 @@ impl Gateway {
             }
         };
         drop(reserved);
+        // At the limit, shed load at once rather than queue: a queued request would spend
+        // its deadline waiting, and the client can retry elsewhere or a second later.
+        let Ok(permit) = self.permits.try_acquire() else {
+            return (
+                route,
+                busy("the gateway is at its concurrency limit (server.max_concurrency)"),
+            );
+        };
         let opened = match self
             .cryptor
             .open_request(&format!("POST {path}"), &body, unix_ms())

@@ -28,6 +28,7 @@ use tgc_service::publisher::Tail;
 pub use testkit::broker::amqp_url;
 use testkit::broker::{delete_exchange, exchange};
 use testkit::gateway_config::gateway_properties;
+use testkit::logging::{address_field, strip_ansi};
 use testkit::tmpfs::Tmpfs;
 pub use testkit::{HANG_GUARD, guarded};
 use tgc_common::Settings;
@@ -562,8 +563,8 @@ async fn spawn(config: &std::path::Path, open_files: Option<(u64, u64)>) -> Star
         .await;
     Started {
         child,
-        api: field(&line, "api"),
-        operator: field(&line, "operator"),
+        api: address_field(&line, "api"),
+        operator: address_field(&line, "operator"),
         log,
     }
 }
@@ -612,34 +613,6 @@ pub fn cryptor_for(key: &CryptoKey) -> Cryptor {
         clock_window: Duration::from_secs(60),
     })
     .expect("a keyring of one key")
-}
-
-/// `name=value` from a log line.
-fn field(line: &str, name: &str) -> SocketAddr {
-    let prefix = format!("{name}=");
-    line.split_whitespace()
-        .find_map(|word| word.strip_prefix(&prefix))
-        .and_then(|value| value.parse().ok())
-        .unwrap_or_else(|| panic!("no {name}= address in {line:?}"))
-}
-
-/// The text of a line without terminal colour codes.
-fn strip_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // CSI: ESC [ params letter
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// JSON from text (the tests write params as JSON text; the root crate has no JSON
