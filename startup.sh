@@ -4,8 +4,10 @@
 #   ./startup.sh demo             on a fresh machine: build, start telesim with its demo world,
 #                                 import its accounts, make a demo key, start the gateway, and
 #                                 run a few sealed queries against it
-#   ./startup.sh start            start the gateway (`tgcollector serve`) with $TGC_CONFIG
-#                                 (default config.properties); waits until it listens
+#   ./startup.sh start            start the gateway (`tgcollector serve`, a release build, made
+#                                 first when missing or older than the sources) with $TGC_CONFIG
+#                                 (default config.properties); waits until it listens, or says
+#                                 why it did not start
 #   ./startup.sh stop [NAME]      stop the gateway and telesim (or only NAME): SIGTERM, wait for
 #                                 a clean exit, and only then SIGKILL
 #   ./startup.sh restart          stop, then start the gateway again (with the configuration it
@@ -13,20 +15,24 @@
 #   ./startup.sh status           which daemons run, with their pids
 #   ./startup.sh logs [NAME]      follow a daemon's log (default: gateway)
 #
-# Each daemon has a pid file and a log file under $TGC_RUN_DIR (default ./run). `stop` sends
-# SIGTERM (the gateway then stops accepting, finishes the requests in flight and exits 0),
-# waits up to $TGC_STOP_TIMEOUT seconds (default 30) for the exit, and only then sends SIGKILL.
+# Each daemon has a pid file and a log file under $TGC_RUN_DIR (default ./run); logs are
+# appended to, never truncated (rotate them with logrotate's copytruncate). `stop` sends
+# SIGTERM (the gateway then stops accepting, finishes the requests in flight, saves the live
+# stream's state and exits 0), waits up to $TGC_STOP_TIMEOUT seconds (default 60: longer
+# than the default server.request_timeout of 30 s, plus the stream's last save) for the exit,
+# and only then sends SIGKILL. The demo runs debug builds; start and restart run release.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 RUN_DIR=${TGC_RUN_DIR:-run}
-STOP_TIMEOUT=${TGC_STOP_TIMEOUT:-30}
+STOP_TIMEOUT=${TGC_STOP_TIMEOUT:-60}
 DEMO_DIR=$RUN_DIR/demo
 TELESIM_PORT=${TGC_DEMO_TELESIM_PORT:-24443}
 CONTROL_PORT=${TGC_DEMO_CONTROL_PORT:-24444}
 DEMO_API=${TGC_DEMO_API:-127.0.0.1:28080}
 DEMO_OPERATOR=${TGC_DEMO_OPERATOR:-127.0.0.1:29090}
 BIN=target/debug
+RELEASE_BIN=target/release
 
 say() { printf '[startup] %s\n' "$*" >&2; }
 
@@ -45,7 +51,9 @@ start_daemon() {
     say "$name already runs (pid $pid)"; return 0
   fi
   mkdir -p "$RUN_DIR"
-  : >"$RUN_DIR/$name.log"
+  # Appended, never truncated: an earlier run's last lines are what explains its end.
+  printf '=== %s: starting %s ===\n' "$(date -u +%FT%TZ)" "$*" >>"$RUN_DIR/$name.log"
+  LOG_START=$(stat -c %s "$RUN_DIR/$name.log")
   setsid "$@" >>"$RUN_DIR/$name.log" 2>&1 </dev/null &
   echo $! >"$RUN_DIR/$name.pid"
   say "$name started (pid $!), log: $RUN_DIR/$name.log"
@@ -72,22 +80,42 @@ wait_for_log() {
   local name=$1 pattern=$2 seconds=$3
   for _ in $(seq 1 $((seconds * 10))); do
     grep -q "$pattern" "$RUN_DIR/$name.log" 2>/dev/null && return 0
-    pid_of "$name" >/dev/null || { say "$name exited:"; tail -n 20 "$RUN_DIR/$name.log" >&2; return 1; }
+    pid_of "$name" >/dev/null || {
+      say "$name exited at start; its log says:"
+      tail -c +$((${LOG_START:-0} + 1)) "$RUN_DIR/$name.log" | tail -n 20 >&2
+      return 1
+    }
     sleep 0.1
   done
   say "$name did not report '$pattern' within ${seconds}s"; return 1
 }
 
-# start_gateway CONFIG: `tgcollector serve` as the `gateway` daemon, up when it listens. The
-# configuration is remembered, so `restart` brings back the same gateway (e.g. the demo's).
+# ensure_release: target/release/tgcollector, built when missing or older than any source.
+ensure_release() {
+  local binary=$RELEASE_BIN/tgcollector
+  if [ -x "$binary" ] && [ -z "$(find src service model common Cargo.toml Cargo.lock \
+      -newer "$binary" \( -name '*.rs' -o -name '*.toml' -o -name '*.lock' -o -name '*.json' \) \
+      -print -quit)" ]; then
+    return 0
+  fi
+  say "building the release binary (from clean, several minutes)"
+  cargo build --release --quiet -p tgcollector || { say "the release build failed"; return 1; }
+}
+
+# start_gateway CONFIG [BIN]: `tgcollector serve` as the `gateway` daemon, up when it listens.
+# BIN defaults to the release build. The configuration and BIN are remembered, so `restart`
+# brings back the same gateway (e.g. the demo's).
 start_gateway() {
-  local config=$1
+  local config=$1 bin=${2:-$RELEASE_BIN}
   mkdir -p "$RUN_DIR"
   echo "$config" >"$RUN_DIR/gateway.config"
-  [ -x "$BIN/tgcollector" ] || cargo build --quiet -p tgcollector
-  "$BIN/tgcollector" --config "$config" config check >/dev/null \
-    || { "$BIN/tgcollector" --config "$config" config check >&2 || true; return 1; }
-  start_daemon gateway "$BIN/tgcollector" --config "$config" serve
+  echo "$bin" >"$RUN_DIR/gateway.bin"
+  if [ "$bin" = "$RELEASE_BIN" ]; then ensure_release; fi
+  [ -x "$bin/tgcollector" ] || { say "no $bin/tgcollector: build it first (cargo build)"; return 1; }
+  [ -f "$config" ] || { say "no configuration file $config (set TGC_CONFIG)"; return 1; }
+  "$bin/tgcollector" --config "$config" config check >/dev/null \
+    || { say "the configuration $config is not valid:"; "$bin/tgcollector" --config "$config" config check >&2 || true; return 1; }
+  start_daemon gateway "$bin/tgcollector" --config "$config" serve
   wait_for_log gateway "listening" 60
 }
 
@@ -137,7 +165,7 @@ PROPS
   "$BIN/tgcollector" --config "$config" accounts import --telethon-dir "$DEMO_DIR/telesim-sessions"
   "$BIN/tgcollector" --config "$config" accounts list
 
-  start_gateway "$config"
+  start_gateway "$config" "$BIN"
   local query=("$BIN/tgcollector" --config "$config" query)
   run() {
     printf '\n$ tgcollector query %s' "$1"; [ $# -lt 2 ] || printf " '%s'" "$2"; printf '\n'
@@ -175,11 +203,12 @@ case "${1:-}" in
     if [ -n "${2:-}" ]; then stop_daemon "$2"; else stop_daemon gateway; stop_daemon telesim; fi ;;
   restart)
     stop_daemon gateway
-    start_gateway "${TGC_CONFIG:-$(cat "$RUN_DIR/gateway.config" 2>/dev/null || echo config.properties)}" ;;
+    start_gateway "${TGC_CONFIG:-$(cat "$RUN_DIR/gateway.config" 2>/dev/null || echo config.properties)}" \
+      "$(cat "$RUN_DIR/gateway.bin" 2>/dev/null || echo "$RELEASE_BIN")" ;;
   status)
     for name in gateway telesim; do
       if pid=$(pid_of "$name"); then echo "$name: running (pid $pid)"; else echo "$name: stopped"; fi
     done ;;
   logs) exec tail -n 50 -F "$RUN_DIR/${2:-gateway}.log" ;;
-  *) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
