@@ -113,7 +113,7 @@ start_gateway() {
   if [ "$bin" = "$RELEASE_BIN" ]; then ensure_release; fi
   [ -x "$bin/tgcollector" ] || { say "no $bin/tgcollector: build it first (cargo build)"; return 1; }
   [ -f "$config" ] || { say "no configuration file $config (set TGC_CONFIG)"; return 1; }
-  "$bin/tgcollector" --config "$config" config check >/dev/null \
+  "$bin/tgcollector" --config "$config" config check >/dev/null 2>&1 \
     || { say "the configuration $config is not valid:"; "$bin/tgcollector" --config "$config" config check >&2 || true; return 1; }
   start_daemon gateway "$bin/tgcollector" --config "$config" serve
   wait_for_log gateway "listening" 60
