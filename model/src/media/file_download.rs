@@ -214,9 +214,8 @@ pub async fn download(
     };
     let workers = options.parallel_chunks.max(1);
     futures_util::future::try_join_all((0..workers).map(|_| run.worker())).await?;
-    // Flushed before the caller uploads it. Chunks are recorded before this: a crash of the
-    // process keeps their bytes in the page cache; only a power cut could leave a recorded
-    // chunk unwritten.
+    // Each chunk was synced before it was recorded; this last sync covers the file's size
+    // and metadata before the caller uploads it (the upload checks the size again).
     let file = Arc::clone(&run.file);
     tokio::task::spawn_blocking(move || file.sync_data())
         .await
@@ -312,9 +311,14 @@ impl Run<'_> {
             let bytes = self.fetch(chunk).await?;
             let file = Arc::clone(&self.file);
             let offset = chunk.offset;
-            let written = tokio::task::spawn_blocking(move || file.write_all_at(&bytes, offset))
-                .await
-                .map_err(|join| self.io(std::io::Error::other(join)))?;
+            // On disk before it is recorded: after a power cut, a chunk the task table names
+            // is a chunk the staging file holds.
+            let written = tokio::task::spawn_blocking(move || {
+                file.write_all_at(&bytes, offset)?;
+                file.sync_data()
+            })
+            .await
+            .map_err(|join| self.io(std::io::Error::other(join)))?;
             written.map_err(|source| self.io(source))?;
             self.store.mark_chunk(self.task.media_id, chunk.index)?;
         }
