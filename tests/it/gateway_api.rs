@@ -7,9 +7,38 @@ use std::time::Duration;
 
 use crate::gateway_support::{Gateway, Options, json};
 use telesim::world::demo::{ALICE, BOB, NEWS, TECH_DIGEST};
-use tgc_service::handler::gateway_client::ClientError;
+use tgc_service::handler::gateway_client::{ClientError, GatewayClient};
 
 const TECH_DIGEST_ID: i64 = -1_000_000_000_000 - TECH_DIGEST;
+
+/// Every message of `chat`'s history, walked by the replies' cursor `limit` at a time,
+/// and the number of pages it took; every message is checked to be parsed by the schema.
+async fn page_through(client: &mut GatewayClient, chat: &str, limit: usize) -> (Vec<i64>, usize) {
+    let mut ids = Vec::new();
+    let mut offset = 0;
+    let mut pages = 0;
+    loop {
+        let page = client
+            .query(
+                "history",
+                &json(&format!(
+                    r#"{{"chat": "{chat}", "limit": {limit}, "offset_id": {offset}}}"#
+                )),
+            )
+            .await
+            .unwrap();
+        pages += 1;
+        for message in page["messages"].as_array().unwrap() {
+            assert_eq!(message["schema"], 1, "parsed by the schema: {message}");
+            ids.push(message["id"].as_i64().unwrap());
+        }
+        match page["next_offset_id"].as_i64() {
+            Some(next) => offset = next,
+            None => break,
+        }
+    }
+    (ids, pages)
+}
 
 #[tokio::test]
 async fn resolve_chat_and_history_answer_from_the_demo_world() {
@@ -43,29 +72,9 @@ async fn resolve_chat_and_history_answer_from_the_demo_world() {
     assert_eq!(chat["chat"]["id"], -1_000_000_000_000 - NEWS);
 
     // Tech Digest has 25 messages: three pages of 10, walked by the reply's cursor.
-    let mut ids = Vec::new();
-    let mut offset = 0;
-    loop {
-        let page = client
-            .query(
-                "history",
-                &json(&format!(
-                    r#"{{"chat": "tech_digest", "limit": 10, "offset_id": {offset}}}"#
-                )),
-            )
-            .await
-            .unwrap();
-        assert_eq!(page["count"], 25);
-        for message in page["messages"].as_array().unwrap() {
-            assert_eq!(message["schema"], 1, "parsed by the schema: {message}");
-            ids.push(message["id"].as_i64().unwrap());
-        }
-        match page["next_offset_id"].as_i64() {
-            Some(next) => offset = next,
-            None => break,
-        }
-    }
+    let (ids, pages) = page_through(&mut client, "tech_digest", 10).await;
     assert_eq!(ids, (1..=25).rev().collect::<Vec<i64>>());
+    assert_eq!(pages, 3);
 
     let bounded = client
         .query(
@@ -89,32 +98,7 @@ async fn paging_never_repeats_a_message_when_a_page_ends_exactly_at_the_first_on
     let mut client = gateway.client().await;
     // 25 messages: pages of 5 and of 25 end exactly at message 1, pages of 7 do not.
     for limit in [5, 7, 25] {
-        let mut ids = Vec::new();
-        let mut offset = 0;
-        let mut pages = 0;
-        loop {
-            let page = client
-                .query(
-                    "history",
-                    &json(&format!(
-                        r#"{{"chat": "tech_digest", "limit": {limit}, "offset_id": {offset}}}"#
-                    )),
-                )
-                .await
-                .unwrap();
-            pages += 1;
-            ids.extend(
-                page["messages"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|m| m["id"].as_i64().unwrap()),
-            );
-            match page["next_offset_id"].as_i64() {
-                Some(next) => offset = next,
-                None => break,
-            }
-        }
+        let (ids, pages) = page_through(&mut client, "tech_digest", limit).await;
         assert_eq!(
             ids,
             (1..=25).rev().collect::<Vec<i64>>(),

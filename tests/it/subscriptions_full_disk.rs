@@ -12,7 +12,6 @@
 use std::time::Duration;
 
 use crate::gateway_support::{Options, ServedGateway, Stream, json};
-use telesim::api::NewMessage;
 use telesim::world::demo::TECH_DIGEST;
 use testkit::broker::broker_addr;
 use testkit::guarded;
@@ -22,18 +21,6 @@ use tgc_service::publisher::Tail;
 
 /// Messages posted while `data/` is full, in each of the three rounds.
 const PER_ROUND: usize = 1_000;
-
-fn post(gateway: &ServedGateway, count: usize, label: &str) -> Vec<i32> {
-    (0..count)
-        .map(|i| {
-            gateway
-                .sim
-                .telegram
-                .post_message(TECH_DIGEST, NewMessage::text(format!("{label} {i}")))
-                .expect("posting")
-        })
-        .collect()
-}
 
 /// A counter or gauge of `/metrics` (0 when absent).
 async fn metric(gateway: &ServedGateway, name: &str) -> u64 {
@@ -89,7 +76,7 @@ async fn fill_while_posting(
     .await;
     broker.cut();
     gateway.data_fs.as_ref().expect("data/ on a tmpfs").fill();
-    posted.extend(post(gateway, count, round));
+    posted.extend(gateway.post(count, round));
     *retries = until_waiting(gateway, *retries).await;
     let (status, ready) = gateway.operator_get("/readyz").await;
     assert_eq!(status, 200, "{ready}");
@@ -121,7 +108,7 @@ async fn a_full_data_filesystem_loses_nothing_and_repeats_nothing_short_of_a_kil
         .await
         .expect("join");
     drop(client);
-    let mut posted = post(&gateway, 20, "before");
+    let mut posted = gateway.post(20, "before");
     let mut received = Received::default();
     read_all(&mut received, &mut stream.tail, posted.len()).await;
     let mut retries = 0;
@@ -155,7 +142,7 @@ async fn a_full_data_filesystem_loses_nothing_and_repeats_nothing_short_of_a_kil
     gateway.restart().await;
     retries = 0; // the counters start again with the process
     // A last message: a repeat of anything before it would arrive before it.
-    posted.extend(post(&gateway, 1, "after round 2"));
+    posted.extend(gateway.post(1, "after round 2"));
     read_all(&mut received, &mut stream.tail, posted.len()).await;
     assert_eq!(
         received.new_ids(TECH_DIGEST),

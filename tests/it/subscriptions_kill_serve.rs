@@ -11,7 +11,6 @@
 use std::time::Duration;
 
 use crate::gateway_support::{ServedGateway, Stream, json};
-use telesim::api::NewMessage;
 use telesim::world::demo::TECH_DIGEST;
 use testkit::stream_setup::{Received, marked};
 use tgc_service::handler::gateway_client::Value;
@@ -50,18 +49,6 @@ async fn read_until(
     }
 }
 
-fn post(gateway: &ServedGateway, count: usize, label: &str) -> Vec<i32> {
-    (0..count)
-        .map(|i| {
-            gateway
-                .sim
-                .telegram
-                .post_message(TECH_DIGEST, NewMessage::text(format!("{label} {i}")))
-                .expect("posting")
-        })
-        .collect()
-}
-
 /// The API's record of the chat, if any.
 fn subscription(reply: &Value) -> Option<&Value> {
     reply["subscriptions"]
@@ -94,7 +81,7 @@ async fn serve_killed_mid_stream_loses_nothing_after_restart() {
     assert_eq!(recorded["accounts"][0]["how"], "api", "{subscriptions}");
     drop(client);
 
-    let mut posted = post(&gateway, BEFORE, "first run");
+    let mut posted = gateway.post(BEFORE, "first run");
     let mut received = Received::default();
     read_until(
         &mut received,
@@ -113,7 +100,7 @@ async fn serve_killed_mid_stream_loses_nothing_after_restart() {
         posted.len()
     );
 
-    posted.extend(post(&gateway, WHILE_DOWN, "while down"));
+    posted.extend(gateway.post(WHILE_DOWN, "while down"));
     gateway.restart().await;
     let (status, ready) = gateway.operator_get("/readyz").await;
     assert_eq!(status, 200, "{ready}");

@@ -5,9 +5,7 @@
 
 use std::time::Duration;
 
-use crate::gateway_support::{ServedGateway, Stream, json};
-use telesim::api::NewMessage;
-use telesim::world::demo::TECH_DIGEST;
+use crate::gateway_support::{Stream, json};
 use testkit::guarded;
 use tgc_service::publisher::Tail;
 
@@ -33,16 +31,6 @@ async fn read(tail: &mut Tail, count: usize) -> Vec<String> {
         .unwrap_or_else(|_| panic!("{count} events did not arrive within {HANG_GUARD:?}"))
 }
 
-fn post(gateway: &ServedGateway, count: usize, label: &str) {
-    for i in 0..count {
-        gateway
-            .sim
-            .telegram
-            .post_message(TECH_DIGEST, NewMessage::text(format!("{label} {i}")))
-            .expect("posting");
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_saves_the_stream_state_and_a_restart_publishes_what_came_meanwhile() {
     // The consumer binds first: everything published from the first post on is queued.
@@ -55,7 +43,7 @@ async fn sigterm_saves_the_stream_state_and_a_restart_publishes_what_came_meanwh
         .expect("join");
     drop(client);
 
-    post(&gateway, 20, "before");
+    gateway.post(20, "before");
     let first = read(&mut stream.tail, 20).await;
     // The consumer may see an event before its confirm reaches the gateway: the count of
     // publishes follows the confirms, so wait for it to move.
@@ -92,7 +80,7 @@ async fn sigterm_saves_the_stream_state_and_a_restart_publishes_what_came_meanwh
         "the server exits cleanly after SIGTERM: {status}"
     );
 
-    post(&gateway, 10, "while stopped");
+    gateway.post(10, "while stopped");
     gateway.restart().await;
     let second = read(&mut stream.tail, 10).await;
     assert!(

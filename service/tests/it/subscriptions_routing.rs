@@ -8,6 +8,18 @@ use std::time::Duration;
 use testkit::broker::{amqp_url, take_from_queue};
 use testkit::guarded;
 use testkit::stream_setup::{self, JOINED, Received, marked};
+use tgc_service::publisher::PublisherHandle;
+
+/// Waits until RabbitMQ has confirmed `count` events.
+async fn until_confirmed(publisher: &PublisherHandle, count: usize) {
+    let mut published = publisher.published();
+    guarded(
+        "every event confirmed",
+        published.wait_for(|n| *n >= count as u64),
+    )
+    .await
+    .expect("the publisher runs");
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_no_consumer_events_reach_the_gateways_own_queue() {
@@ -18,13 +30,7 @@ async fn with_no_consumer_events_reach_the_gateways_own_queue() {
     let (_pool, publisher) = setup.publisher_with(config).await;
 
     let posted = setup.post(JOINED, 30, "nobody listening");
-    let mut published = publisher.published();
-    guarded(
-        "every event confirmed",
-        published.wait_for(|n| *n >= posted.len() as u64),
-    )
-    .await
-    .expect("the publisher runs");
+    until_confirmed(&publisher, posted.len()).await;
     let taken = take_from_queue(&setup.exchange, posted.len()).await;
     let ids: Vec<String> = taken.iter().map(|(id, _)| id.clone()).collect();
     let expected: Vec<String> = posted
@@ -67,13 +73,7 @@ async fn an_event_no_queue_receives_stays_in_the_outbox_until_one_is_bound() {
     assert_eq!(received.new_ids(JOINED), posted, "all of them, in order");
     assert_eq!(received.duplicates(), 0);
     // The consumer may see the events before their confirms reach the gateway.
-    let mut published = publisher.published();
-    guarded(
-        "every event confirmed",
-        published.wait_for(|n| *n >= posted.len() as u64),
-    )
-    .await
-    .expect("the publisher runs");
+    until_confirmed(&publisher, posted.len()).await;
     assert!(!publisher.stats().unroutable_now);
     publisher.shutdown().await;
     setup.finish(tail).await;

@@ -276,6 +276,21 @@ impl ServedGateway {
         self.child.wait().expect("reap the killed server");
     }
 
+    /// Posts `count` messages to the demo's Tech Digest, returning their ids.
+    pub fn post(&self, count: usize, label: &str) -> Vec<i32> {
+        (0..count)
+            .map(|i| {
+                self.sim
+                    .telegram
+                    .post_message(
+                        telesim::world::demo::TECH_DIGEST,
+                        telesim::api::NewMessage::text(format!("{label} {i}")),
+                    )
+                    .expect("posting")
+            })
+            .collect()
+    }
+
     /// Starts the server again over the same sessions, data and configuration (after
     /// [`ServedGateway::kill`] or an exit), with new addresses.
     pub async fn restart(&mut self) {
