@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use crate::gateway_support::{Options, ServedGateway, Stream, json};
+use crate::gateway_support::{Options, ServedGateway, Stream};
 use telesim::world::demo::TECH_DIGEST;
 use testkit::broker::broker_addr;
 use testkit::guarded;
@@ -102,12 +102,7 @@ async fn a_full_data_filesystem_loses_nothing_and_repeats_nothing_short_of_a_kil
             ..Options::default()
         })
         .await;
-    let mut client = gateway.client().await;
-    client
-        .query("join", &json(r#"{"chat": "@tech_digest"}"#))
-        .await
-        .expect("join");
-    drop(client);
+    gateway.join_tech_digest().await;
     let mut posted = gateway.post(20, "before");
     let mut received = Received::default();
     read_all(&mut received, &mut stream.tail, posted.len()).await;

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::gateway_support::{Stream, json};
+use crate::gateway_support::Stream;
 use testkit::guarded;
 use tgc_service::publisher::Tail;
 
@@ -36,12 +36,7 @@ async fn sigterm_saves_the_stream_state_and_a_restart_publishes_what_came_meanwh
     // The consumer binds first: everything published from the first post on is queued.
     let mut stream = Stream::bind("serve_shutdown").await;
     let mut gateway = stream.gateway().await;
-    let mut client = gateway.client().await;
-    client
-        .query("join", &json(r#"{"chat": "@tech_digest"}"#))
-        .await
-        .expect("join");
-    drop(client);
+    gateway.join_tech_digest().await;
 
     gateway.post(20, "before");
     let first = read(&mut stream.tail, 20).await;

@@ -276,6 +276,16 @@ impl ServedGateway {
         self.child.wait().expect("reap the killed server");
     }
 
+    /// Joins the demo's Tech Digest through the sealed API, as a client would (so the join
+    /// map is written by the handler).
+    pub async fn join_tech_digest(&self) {
+        self.client()
+            .await
+            .query("join", &json(r#"{"chat": "@tech_digest"}"#))
+            .await
+            .expect("join");
+    }
+
     /// Posts `count` messages to the demo's Tech Digest, returning their ids.
     pub fn post(&self, count: usize, label: &str) -> Vec<i32> {
         (0..count)
