@@ -46,6 +46,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "media.chunk_size",
     "media.parallel_chunks",
     "media.uploads",
+    "media.staging_max",
     "media.enabled",
     "rabbitmq.enabled",
     "rabbitmq.url",

@@ -117,6 +117,9 @@ pub struct MediaSettings {
     pub parallel_chunks: usize,
     /// Uploads to storage at once.
     pub uploads: usize,
+    /// Bytes of downloaded files waiting in `media-staging/` for their upload; past it new
+    /// downloads pause (a storage outage must not fill the disk).
+    pub staging_max: u64,
     /// Whether media is downloaded at all.
     pub enabled: bool,
 }

@@ -206,6 +206,12 @@ pub fn media(r: &mut Reader<'_>) -> MediaSettings {
         ),
         parallel_chunks: r.value("media.parallel_chunks", 4, values::count_up_to(64), show),
         uploads: r.value("media.uploads", 4, values::count_up_to(1_000), show),
+        staging_max: r.value(
+            "media.staging_max",
+            4 * 1024 * MIB,
+            values::byte_size,
+            show_bytes,
+        ),
         enabled: r.value("media.enabled", true, values::boolean, show),
     }
 }

@@ -157,6 +157,19 @@ impl DownloadError {
         )
     }
 
+    /// Whether the disk (the staging file, or the task table) is full: the download waits
+    /// for room and is tried again, never failed for it.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            DownloadError::Io { source, .. } => is_no_space(source),
+            DownloadError::Store(StoreError::Sql { source, .. }) => matches!(
+                source.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DiskFull)
+            ),
+            _ => false,
+        }
+    }
+
     /// Whether trying again later, with the same account, may succeed.
     pub fn is_transient(&self) -> bool {
         matches!(
@@ -610,4 +623,10 @@ impl Run<'_> {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// `ENOSPC` or `EDQUOT`: no room on the filesystem, or over the user's quota.
+fn is_no_space(error: &std::io::Error) -> bool {
+    matches!(error.raw_os_error(), Some(28 | 122))
+        || error.kind() == std::io::ErrorKind::StorageFull
 }

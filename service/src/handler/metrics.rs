@@ -361,7 +361,17 @@ impl Collector for MediaCollector {
                 ConstCounter::new(*count).encode(failures.encode_family(&labels)?)?;
             }
         }
-        let counters: [(&str, &str, u64); 3] = [
+        let counters: [(&str, &str, u64); 5] = [
+            (
+                "media_staging_waits",
+                "Downloads put off because staging held media.staging_max bytes",
+                stats.staging_waits,
+            ),
+            (
+                "media_disk_full_waits",
+                "Downloads put off because the disk was full (they wait, never fail for it)",
+                stats.disk_full_waits,
+            ),
             (
                 "media_upload_retries",
                 "Uploads retried after a storage failure since start",

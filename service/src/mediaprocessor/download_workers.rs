@@ -12,6 +12,7 @@
 //! that can see the chat, refetches the message through it for a reference of its own,
 //! and moves the task, with the chunks already fetched, to that account's queue.
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +27,9 @@ const TAKEOVER_MAX_WAIT: Duration = Duration::from_secs(300);
 const MAX_TRANSIENT_ATTEMPTS: u32 = 10;
 /// …after this long times the attempt number.
 const TRANSIENT_RETRY: Duration = Duration::from_secs(5);
+/// How long a download waits before looking again at a full staging directory or disk.
+const STAGING_WAIT: Duration = Duration::from_secs(1);
+const DISK_FULL_WAIT: Duration = Duration::from_secs(5);
 
 impl Inner {
     /// One worker of `account`'s queue, until shutdown.
@@ -72,10 +76,17 @@ impl Inner {
             self.queues.finish(owner, media_id);
             return self.enqueue(&task);
         }
+        let staging = self.staging_path(&task.key);
+        // Staging full (uploads are behind, storage is down): this download waits, and so the
+        // disk does not fill. One file larger than the cap still goes when staging is empty.
+        if !self.claim_staging(&staging, task.size) {
+            self.queues.finish(owner, media_id);
+            self.stats.staging_wait();
+            return self.retry_later(&task, STAGING_WAIT, "staging full (media.staging_max)");
+        }
         if let Err(error) = self.store.set_state(media_id, TaskState::Downloading, None) {
             tracing::error!(media_id, %error, "cannot record a media task's state");
         }
-        let staging = self.staging_path(&task.key);
         let result = download(
             account,
             &task,
@@ -108,6 +119,15 @@ impl Inner {
             Err(DownloadError::Cooling { retry_after, .. }) => {
                 self.retry_later(&task, retry_after, "cooling");
             }
+            Err(error) if error.is_disk_full() => {
+                // Not an attempt: the disk fills and empties whatever the task does.
+                tracing::warn!(media_id, %error, retry_in = ?DISK_FULL_WAIT, "the disk is full: the download waits");
+                self.stats.disk_full_wait();
+                if let Err(store) = self.store.set_state(media_id, TaskState::Queued, None) {
+                    tracing::warn!(media_id, error = %store, "cannot record a media task's state");
+                }
+                self.retry_later(&task, DISK_FULL_WAIT, "disk full");
+            }
             Err(error) if error.is_transient() => {
                 let attempts = task.attempts + 1;
                 if attempts >= MAX_TRANSIENT_ATTEMPTS {
@@ -128,13 +148,55 @@ impl Inner {
 
     /// Puts the task back in its owner's queue after `wait` (the owner is cooling, or a
     /// passing failure); meanwhile it counts against nobody.
+    /// Whether staging has room for a file of `size` bytes at `staging`; if so the file is
+    /// created at that size (sparse) at once, so the room is taken before another download
+    /// looks. A file already there (a resumed download) keeps its chunks.
+    fn claim_staging(&self, staging: &std::path::Path, size: u64) -> bool {
+        let _gate = self
+            .staging_gate
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let waiting = super::staging_bytes(&self.staging_dir, staging);
+        if waiting > 0 && waiting.saturating_add(size) > self.config.staging_max {
+            return false;
+        }
+        let claimed = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(staging)
+            .and_then(|file| {
+                if file.metadata()?.len() == size {
+                    Ok(())
+                } else {
+                    file.set_len(size)
+                }
+            });
+        if let Err(error) = claimed {
+            // The download's own open reports it (and a full disk makes it wait).
+            tracing::debug!(path = %staging.display(), %error, "cannot claim a staging file");
+        }
+        true
+    }
+
     fn retry_later(&self, task: &tgc_model::media::MediaTask, wait: Duration, why: &str) {
-        tracing::info!(
-            media_id = task.media_id,
-            ?wait,
-            why,
-            "media task retried later"
-        );
+        if wait >= TRANSIENT_RETRY {
+            tracing::info!(
+                media_id = task.media_id,
+                ?wait,
+                why,
+                "media task retried later"
+            );
+        } else {
+            // Short waits (staging full) repeat every second while they last.
+            tracing::debug!(
+                media_id = task.media_id,
+                ?wait,
+                why,
+                "media task retried later"
+            );
+        }
         let Some(retry) = self.me.upgrade() else {
             return;
         };

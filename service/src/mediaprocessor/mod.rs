@@ -54,6 +54,8 @@ pub struct MediaConfig {
     pub uploads: usize,
     pub chunk_size: u64,
     pub parallel_chunks: usize,
+    /// Bytes of files waiting in staging past which new downloads pause.
+    pub staging_max: u64,
     /// Where `media.sqlite` and the staging files live.
     pub data_dir: PathBuf,
 }
@@ -71,6 +73,7 @@ impl MediaConfig {
             uploads: 4,
             chunk_size: 512 * 1024,
             parallel_chunks: 4,
+            staging_max: 4 << 30,
             data_dir: data_dir.into(),
         }
     }
@@ -86,6 +89,7 @@ impl MediaConfig {
             uploads: media.uploads,
             chunk_size: media.chunk_size,
             parallel_chunks: media.parallel_chunks,
+            staging_max: media.staging_max,
             data_dir: settings.data.dir.clone(),
         }
     }
@@ -124,6 +128,9 @@ pub(crate) struct Inner {
     uploads: mpsc::UnboundedSender<i64>,
     orphans: mpsc::UnboundedSender<i64>,
     staging_dir: PathBuf,
+    /// Held while a download checks the room in staging and claims its file's bytes, so two
+    /// downloads cannot both take the last room.
+    staging_gate: SyncMutex<()>,
     stats: stats::Stats,
     cancel: CancellationToken,
     /// Itself, for work it schedules for later (a retry after a flood wait).
@@ -164,6 +171,7 @@ impl MediaProcessor {
             uploads,
             orphans,
             staging_dir,
+            staging_gate: SyncMutex::new(()),
             stats: stats::Stats::new(),
             cancel,
             me: me.clone(),
@@ -264,6 +272,20 @@ impl Inner {
 }
 
 /// The staging file of the media stored under `key`.
+/// The bytes of the files in the staging directory but `except` (the file of the download
+/// about to start or resume): what waits for an upload.
+fn staging_bytes(dir: &Path, except: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|entry| entry.path() != except)
+        .filter_map(|entry| entry.metadata().ok())
+        .map(|meta| meta.len())
+        .sum()
+}
+
 fn staging_file(dir: &Path, key: &str) -> PathBuf {
     dir.join(format!("{key}.part"))
 }

@@ -27,6 +27,10 @@ pub struct MediaStats {
     pub upload_retries: u64,
     /// Tasks another account took over from a dead owner.
     pub takeovers: u64,
+    /// Downloads put off because staging held `media.staging_max` bytes.
+    pub staging_waits: u64,
+    /// Downloads put off because the disk was full (they wait; they do not fail).
+    pub disk_full_waits: u64,
     /// Failures by reason (`gone`, `telegram`, `io`, `storage`, `orphaned`, …).
     pub failures: BTreeMap<String, u64>,
 }
@@ -39,6 +43,8 @@ pub(crate) struct Stats {
     already_stored: AtomicU64,
     upload_retries: AtomicU64,
     takeovers: AtomicU64,
+    staging_waits: AtomicU64,
+    disk_full_waits: AtomicU64,
     failures: Mutex<BTreeMap<String, u64>>,
     /// Bumped on every change of any counter, for whoever waits on one of them.
     changes: watch::Sender<u64>,
@@ -53,6 +59,8 @@ impl Stats {
             already_stored: AtomicU64::new(0),
             upload_retries: AtomicU64::new(0),
             takeovers: AtomicU64::new(0),
+            staging_waits: AtomicU64::new(0),
+            disk_full_waits: AtomicU64::new(0),
             failures: Mutex::new(BTreeMap::new()),
             changes: watch::Sender::new(0),
         }
@@ -86,6 +94,16 @@ impl Stats {
         self.changed();
     }
 
+    pub fn staging_wait(&self) {
+        self.staging_waits.fetch_add(1, Ordering::Relaxed);
+        self.changed();
+    }
+
+    pub fn disk_full_wait(&self) {
+        self.disk_full_waits.fetch_add(1, Ordering::Relaxed);
+        self.changed();
+    }
+
     pub fn failed(&self, reason: &str) {
         *self
             .failures
@@ -116,6 +134,8 @@ impl Stats {
             already_stored: self.already_stored.load(Ordering::Relaxed),
             upload_retries: self.upload_retries.load(Ordering::Relaxed),
             takeovers: self.takeovers.load(Ordering::Relaxed),
+            staging_waits: self.staging_waits.load(Ordering::Relaxed),
+            disk_full_waits: self.disk_full_waits.load(Ordering::Relaxed),
             failures: self
                 .failures
                 .lock()

@@ -176,6 +176,117 @@ async fn a_storage_outage_is_retried_with_backoff_until_storage_is_back() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn during_a_storage_outage_staging_holds_no_more_than_its_cap_and_nothing_fails() {
+    let moto = MotoServer::start();
+    let proxy = Proxy::start(moto.addr).await;
+    let setup = start().await;
+    let pool = setup.pool().await;
+    let cancel = CancellationToken::new();
+    let storage = s3(&moto.settings_with(
+        &format!("http://{}", proxy.addr),
+        &moto.bucket,
+        &moto.secret_key,
+    ));
+    proxy.cut();
+    // Channel 0 holds 1-10 MB files and two of 50 MB: far more than the cap.
+    let cap = 12_000_000;
+    let config = tgc_service::mediaprocessor::MediaConfig {
+        staging_max: cap,
+        ..config(&setup)
+    };
+    let processor = setup.pipeline(config, &pool, storage.clone(), &cancel);
+    read_channel(&pool, &processor, 0, members(0)[0]).await;
+    let mut stats = processor.watch_stats();
+    guarded(
+        "downloads pause for the full staging directory",
+        stats.wait_for(|_| processor.stats().staging_waits >= 3),
+    )
+    .await
+    .expect("the pipeline runs");
+    let staged: Vec<u64> = std::fs::read_dir(setup.data().join("media-staging"))
+        .expect("the staging directory")
+        .map(|entry| entry.expect("an entry").metadata().expect("metadata").len())
+        .collect();
+    let bytes: u64 = staged.iter().sum();
+    assert!(
+        bytes <= cap || staged.len() == 1,
+        "staging holds {bytes} bytes in {} files, over the cap of {cap}",
+        staged.len()
+    );
+    assert_eq!(processor.stats().stored, 0, "storage is down");
+
+    proxy.restore();
+    until_stored(&processor, PER_CHANNEL as u64).await;
+    let channel_zero = expected()
+        .into_iter()
+        .filter(|(id, _)| (media_id(0, 1)..=media_id(0, PER_CHANNEL)).contains(id))
+        .collect();
+    assert_stored_exactly(&s3(&moto.settings()), &channel_zero).await;
+    assert!(
+        processor.stats().failures.is_empty(),
+        "{:?}",
+        processor.stats()
+    );
+    cancel.cancel();
+    processor.join().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_makes_downloads_wait_not_fail_and_they_resume_when_there_is_room() {
+    let setup = start().await;
+    let pool = setup.pool().await;
+    let cancel = CancellationToken::new();
+    // The pipeline's task table and staging on a small filesystem of their own.
+    let media_data = setup.dir.path().join("media-data");
+    let disk = testkit::tmpfs::Tmpfs::mount(&media_data, "128m");
+    let config = tgc_service::mediaprocessor::MediaConfig {
+        data_dir: media_data.clone(),
+        ..config(&setup)
+    };
+    let processor = setup.pipeline(config, &pool, setup.local_storage(), &cancel);
+    // Room for the task table's writes, not for the files.
+    disk.fill_leaving(512 * 1024);
+    read_channel(&pool, &processor, 0, members(0)[0]).await;
+    let mut stats = processor.watch_stats();
+    guarded(
+        "downloads wait for the full disk",
+        stats.wait_for(|_| processor.stats().disk_full_waits >= 2),
+    )
+    .await
+    .expect("the pipeline runs");
+    assert!(
+        processor.stats().failures.is_empty(),
+        "{:?}",
+        processor.stats()
+    );
+    for m in 1..=PER_CHANNEL {
+        let task = processor
+            .task(media_id(0, m))
+            .expect("the task table")
+            .expect("a task for every media");
+        assert_eq!(
+            task.attempts, 0,
+            "a full disk is no failed attempt (10 of those fail a task for good): {task:?}"
+        );
+    }
+
+    disk.free();
+    until_stored(&processor, PER_CHANNEL as u64).await;
+    let channel_zero = expected()
+        .into_iter()
+        .filter(|(id, _)| (media_id(0, 1)..=media_id(0, PER_CHANNEL)).contains(id))
+        .collect();
+    assert_stored_exactly(&setup.local_storage(), &channel_zero).await;
+    assert!(
+        processor.stats().failures.is_empty(),
+        "{:?}",
+        processor.stats()
+    );
+    cancel.cancel();
+    processor.join().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kind_filters_and_size_caps_skip_media_without_downloading_it() {
     let setup = start().await;
     let pool = setup.pool().await;

@@ -59,6 +59,19 @@ impl Tmpfs {
         let _ = file.sync_all();
     }
 
+    /// Fills the filesystem but for about `room` bytes (writes that need more fail).
+    pub fn fill_leaving(&self, room: u64) {
+        self.fill();
+        let filler = std::fs::OpenOptions::new()
+            .write(true)
+            .open(self.filler())
+            .expect("the filler file");
+        let len = filler.metadata().expect("its size").len();
+        filler
+            .set_len(len.saturating_sub(room))
+            .expect("shrinking the filler");
+    }
+
     /// Frees what [`Tmpfs::fill`] took.
     pub fn free(&self) {
         std::fs::remove_file(self.filler()).expect("removing the filler file");
