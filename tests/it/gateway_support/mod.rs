@@ -67,45 +67,15 @@ impl Default for Options {
     }
 }
 
-/// The whole gateway in this process ([`tgcollector::server::Server`], exactly what `serve`
-/// runs) in front of a running telesim: for the API tests, which need no process of their own.
-pub struct Gateway {
-    pub sim: Sim,
-    pub dir: tempfile::TempDir,
+/// Where a running gateway listens and the key it opens requests with: what a test needs to
+/// talk to it, in-process or served.
+pub struct Endpoints {
     pub key: CryptoKey,
     pub api: SocketAddr,
     pub operator: SocketAddr,
-    _server: InProcess,
 }
 
-impl Gateway {
-    pub async fn start() -> Gateway {
-        Gateway::start_with(Options::default()).await
-    }
-
-    pub async fn start_with(options: Options) -> Gateway {
-        let Prepared {
-            sim,
-            data_fs,
-            dir,
-            key,
-            config,
-        } = prepare(&options).await;
-        assert!(
-            data_fs.is_none(),
-            "an in-process gateway shares the test's filesystem"
-        );
-        let server = InProcess::start(&config).await;
-        Gateway {
-            sim,
-            dir,
-            key,
-            api: server.api,
-            operator: server.operator,
-            _server: server,
-        }
-    }
-
+impl Endpoints {
     pub fn cryptor(&self) -> Arc<Cryptor> {
         Arc::new(cryptor_for(&self.key))
     }
@@ -125,6 +95,48 @@ impl Gateway {
     /// A plain GET on the operator listener: (status, body).
     pub async fn operator_get(&self, path: &str) -> (u16, String) {
         operator_get(self.operator, &self.key, path).await
+    }
+}
+
+/// The whole gateway in this process ([`tgcollector::server::Server`], exactly what `serve`
+/// runs) in front of a running telesim: for the API tests, which need no process of their own.
+/// Its [`Endpoints`] are reached through it.
+pub struct Gateway {
+    pub sim: Sim,
+    pub dir: tempfile::TempDir,
+    endpoints: Endpoints,
+    _server: InProcess,
+}
+
+impl std::ops::Deref for Gateway {
+    type Target = Endpoints;
+    fn deref(&self) -> &Endpoints {
+        &self.endpoints
+    }
+}
+
+impl Gateway {
+    pub async fn start() -> Gateway {
+        Gateway::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(options: Options) -> Gateway {
+        let prepared = prepare(&options).await;
+        assert!(
+            prepared.data_fs.is_none(),
+            "an in-process gateway shares the test's filesystem"
+        );
+        let server = InProcess::start(&prepared.config).await;
+        Gateway {
+            endpoints: Endpoints {
+                key: prepared.key,
+                api: server.api,
+                operator: server.operator,
+            },
+            _server: server,
+            sim: prepared.sim,
+            dir: prepared.dir,
+        }
     }
 }
 
@@ -234,13 +246,18 @@ pub struct ServedGateway {
     /// is removed: fields drop in order).
     pub data_fs: Option<Tmpfs>,
     pub dir: tempfile::TempDir,
-    pub key: CryptoKey,
-    pub api: SocketAddr,
-    pub operator: SocketAddr,
+    endpoints: Endpoints,
     child: Child,
     /// The server's stderr, line by line.
     pub log: ServerLog,
     open_files: Option<(u64, u64)>,
+}
+
+impl std::ops::Deref for ServedGateway {
+    type Target = Endpoints;
+    fn deref(&self) -> &Endpoints {
+        &self.endpoints
+    }
 }
 
 impl ServedGateway {
@@ -249,24 +266,25 @@ impl ServedGateway {
     }
 
     pub async fn start_with(options: Options) -> ServedGateway {
-        let Prepared {
-            sim,
-            data_fs,
-            dir,
-            key,
-            config,
-        } = prepare(&options).await;
-        let started = spawn(&config, options.open_files).await;
+        let prepared = prepare(&options).await;
+        let Started {
+            child,
+            api,
+            operator,
+            log,
+        } = spawn(&prepared.config, options.open_files).await;
         ServedGateway {
             open_files: options.open_files,
-            sim,
-            data_fs,
-            dir,
-            api: started.api,
-            operator: started.operator,
-            key,
-            child: started.child,
-            log: started.log,
+            sim: prepared.sim,
+            data_fs: prepared.data_fs,
+            dir: prepared.dir,
+            endpoints: Endpoints {
+                key: prepared.key,
+                api,
+                operator,
+            },
+            child,
+            log,
         }
     }
 
@@ -306,25 +324,10 @@ impl ServedGateway {
     pub async fn restart(&mut self) {
         assert!(!self.is_running(), "restart: the server is still running");
         let started = spawn(&self.dir.path().join("config.properties"), self.open_files).await;
-        self.api = started.api;
-        self.operator = started.operator;
+        self.endpoints.api = started.api;
+        self.endpoints.operator = started.operator;
         self.child = started.child;
         self.log = started.log;
-    }
-
-    pub fn cryptor(&self) -> Arc<Cryptor> {
-        Arc::new(cryptor_for(&self.key))
-    }
-
-    pub async fn client(&self) -> GatewayClient {
-        GatewayClient::connect(self.api, self.cryptor())
-            .await
-            .expect("connects to the gateway")
-    }
-
-    /// A plain GET on the operator listener: (status, body).
-    pub async fn operator_get(&self, path: &str) -> (u16, String) {
-        operator_get(self.operator, &self.key, path).await
     }
 
     pub fn pid(&self) -> u32 {
