@@ -147,6 +147,43 @@ impl Directory {
         Ok(())
     }
 
+    /// [`Directory::record_at`] for many sightings in one transaction (one sync instead
+    /// of one per row: a start-up seeding 50,000 entities from a Telethon file takes
+    /// milliseconds, not minutes).
+    pub fn record_many<'a>(
+        &self,
+        sightings: impl IntoIterator<Item = (&'a str, PeerId, i64)>,
+    ) -> Result<usize, DirectoryError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.sql(e))?;
+        let mut recorded = 0;
+        {
+            let mut statement = tx
+                .prepare_cached(
+                    "insert into usernames (username, peer_id, learnt_at) values (?1, ?2, ?3)
+                     on conflict (username) do update set peer_id = excluded.peer_id,
+                         learnt_at = excluded.learnt_at
+                     where excluded.learnt_at >= usernames.learnt_at",
+                )
+                .map_err(|e| self.sql(e))?;
+            for (username, peer, learnt_at) in sightings {
+                let username = normalize(username);
+                let Some(peer_id) = peer.bot_api_dialog_id() else {
+                    continue;
+                };
+                if username.is_empty() {
+                    continue;
+                }
+                statement
+                    .execute(params![username, peer_id, learnt_at])
+                    .map_err(|e| self.sql(e))?;
+                recorded += 1;
+            }
+        }
+        tx.commit().map_err(|e| self.sql(e))?;
+        Ok(recorded)
+    }
+
     /// Forgets `username` (Telegram said it is not occupied any more).
     pub fn forget(&self, username: &str) -> Result<(), DirectoryError> {
         self.conn()
@@ -205,6 +242,35 @@ mod tests {
 
     fn channel(id: i64) -> PeerId {
         PeerId::channel(id).unwrap()
+    }
+
+    #[test]
+    fn fifty_thousand_sightings_are_recorded_in_one_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let directory = Directory::open_in(dir.path(), DAY).unwrap();
+        let now = unix_secs();
+        let names: Vec<String> = (0..50_000).map(|i| format!("name_{i}")).collect();
+        let started = std::time::Instant::now();
+        let recorded = directory
+            .record_many(
+                names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, name)| (name.as_str(), channel(1_000 + i as i64), now)),
+            )
+            .unwrap();
+        // A figure, printed with --nocapture; not asserted.
+        println!("recorded {recorded} sightings in {:?}", started.elapsed());
+        assert_eq!(recorded, 50_000);
+        assert_eq!(
+            directory.lookup("NAME_49999").unwrap(),
+            Some(channel(50_999))
+        );
+        // An older sighting does not replace a newer one, as with record_at.
+        directory
+            .record_many([("name_0", channel(7), now - 10)])
+            .unwrap();
+        assert_eq!(directory.lookup("name_0").unwrap(), Some(channel(1_000)));
     }
 
     #[test]

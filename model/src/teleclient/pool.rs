@@ -572,13 +572,11 @@ fn seed_directory(directory: &Directory, file: &SessionFile) {
     let Ok(entities) = file.entities() else {
         return;
     };
-    for entity in entities {
-        if let (Some(username), Some(date)) = (&entity.username, entity.date)
-            && let Err(error) = directory.record_at(username, entity.peer, date)
-        {
-            tracing::warn!(%error, "seeding the username directory failed");
-            return;
-        }
+    let sightings = entities
+        .iter()
+        .filter_map(|entity| Some((entity.username.as_deref()?, entity.peer, entity.date?)));
+    if let Err(error) = directory.record_many(sightings) {
+        tracing::warn!(%error, "seeding the username directory failed");
     }
 }
 
