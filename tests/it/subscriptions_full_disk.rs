@@ -19,8 +19,8 @@ use testkit::proxy::Proxy;
 use testkit::stream_setup::Received;
 use tgc_service::publisher::Tail;
 
-/// Messages posted while `data/` is full, in each of the three rounds.
-const PER_ROUND: usize = 1_000;
+/// Messages posted at a time while `data/` is full, until the stream waits.
+const PER_ROUND: usize = 500;
 
 /// A counter or gauge of `/metrics` (0 when absent).
 async fn metric(gateway: &ServedGateway, name: &str) -> u64 {
@@ -32,16 +32,27 @@ async fn metric(gateway: &ServedGateway, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Waits until the stream has failed to write more than `before` times, and says so in
-/// `/readyz`: the filesystem really is full and the stream really is waiting.
-async fn until_waiting(gateway: &ServedGateway, before: u64) -> u64 {
+/// Posts `batch` messages at a time until the stream has failed to write more than `before`
+/// times and is waiting: the filesystem really is full. Files the gateway already grew (the
+/// outbox's free pages, its WAL) take some messages before a write needs new space, and how
+/// many depends on the rounds before, so the test posts until it does.
+async fn post_until_waiting(
+    gateway: &ServedGateway,
+    posted: &mut Vec<i32>,
+    batch: usize,
+    round: &str,
+    before: u64,
+) -> u64 {
     guarded("the stream meets the full filesystem", async {
         loop {
-            let retries = metric(gateway, "tgc_publisher_write_retries_total").await;
-            if retries > before && metric(gateway, "tgc_publisher_streams_waiting").await > 0 {
-                return retries;
+            posted.extend(gateway.post(batch, round));
+            for _ in 0..20 {
+                let retries = metric(gateway, "tgc_publisher_write_retries_total").await;
+                if retries > before && metric(gateway, "tgc_publisher_streams_waiting").await > 0 {
+                    return retries;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     })
     .await
@@ -55,9 +66,9 @@ async fn read_all(received: &mut Received, tail: &mut Tail, count: usize) {
     .await;
 }
 
-/// One round: RabbitMQ away (so the outbox must grow) and `data/` filled while `count`
-/// messages are posted, until the stream waits; then RabbitMQ back. The caller frees the
-/// space.
+/// One round: RabbitMQ away (so the outbox must grow) and `data/` filled while messages are
+/// posted, `count` at a time, until the stream waits; then RabbitMQ back. The caller frees
+/// the space.
 async fn fill_while_posting(
     gateway: &ServedGateway,
     broker: &Proxy,
@@ -76,8 +87,7 @@ async fn fill_while_posting(
     .await;
     broker.cut();
     gateway.data_fs.as_ref().expect("data/ on a tmpfs").fill();
-    posted.extend(gateway.post(count, round));
-    *retries = until_waiting(gateway, *retries).await;
+    *retries = post_until_waiting(gateway, posted, count, round, *retries).await;
     let (status, ready) = gateway.operator_get("/readyz").await;
     assert_eq!(status, 200, "{ready}");
     assert!(

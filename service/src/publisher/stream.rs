@@ -209,6 +209,14 @@ async fn run(
 /// the next run's queue, in order.
 pub(crate) struct Relay {
     state: Arc<std::sync::Mutex<RelayState>>,
+    /// The task moving batches; it belongs to the relay and stops with it.
+    moving: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.moving.abort();
+    }
 }
 
 #[derive(Default)]
@@ -223,7 +231,7 @@ impl Relay {
     fn start(mut raw: mpsc::Receiver<UpdatesLike>) -> Relay {
         let state: Arc<std::sync::Mutex<RelayState>> = Arc::default();
         let feeding = Arc::clone(&state);
-        tokio::spawn(async move {
+        let moving = tokio::spawn(async move {
             while let Some(batch) = raw.recv().await {
                 let mut next = Some(batch);
                 while let Some(batch) = next.take() {
@@ -252,7 +260,7 @@ impl Relay {
                 }
             }
         });
-        Relay { state }
+        Relay { state, moving }
     }
 
     /// A new queue for a new run of the stream, holding first what waited for one.
