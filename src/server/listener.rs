@@ -25,24 +25,21 @@ pub struct Listener {
 }
 
 impl Listener {
-    pub fn new(listener: TcpListener, app: App, shutdown: Shutdown) -> Listener {
+    /// Serves `app` on `listener`, at most `max_connections` at once, each held to `limits`.
+    pub fn new(
+        listener: TcpListener,
+        app: App,
+        shutdown: Shutdown,
+        max_connections: usize,
+        limits: ConnectionLimits,
+    ) -> Listener {
         Listener {
             listener,
             app,
             shutdown,
-            max_connections: usize::MAX >> 4,
-            limits: ConnectionLimits {
-                header_timeout: Duration::from_secs(10),
-                idle_timeout: Duration::from_secs(60),
-            },
+            max_connections,
+            limits,
         }
-    }
-
-    /// At most `max_connections` open at once, each held to `limits`.
-    pub fn limited(mut self, max_connections: usize, limits: ConnectionLimits) -> Listener {
-        self.max_connections = max_connections;
-        self.limits = limits;
-        self
     }
 
     /// Accepts until shutdown; returns once every connection it accepted has finished.

@@ -156,14 +156,24 @@ impl Server {
             idle_timeout: settings.server.idle_timeout,
         };
         listeners.spawn(
-            Listener::new(api, App::Api(Arc::new(gateway)), trigger.watch())
-                .limited(settings.server.max_connections, limits)
-                .run(),
+            Listener::new(
+                api,
+                App::Api(Arc::new(gateway)),
+                trigger.watch(),
+                settings.server.max_connections,
+                limits,
+            )
+            .run(),
         );
         listeners.spawn(
-            Listener::new(ops, App::Operator(Arc::new(operator)), trigger.watch())
-                .limited(OPERATOR_CONNECTIONS, limits)
-                .run(),
+            Listener::new(
+                ops,
+                App::Operator(Arc::new(operator)),
+                trigger.watch(),
+                OPERATOR_CONNECTIONS,
+                limits,
+            )
+            .run(),
         );
         Ok(Server {
             api_addr,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::gateway_support::{Gateway, Options, json};
 use testkit::guarded;
 use tgc_service::handler::H2_MAX_STREAMS;
-use tgc_service::handler::gateway_client::ClientError;
+use tgc_service::handler::gateway_client::{ClientError, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -26,6 +26,21 @@ async fn until_closed(stream: &mut TcpStream, what: &str) -> String {
     })
     .await;
     String::from_utf8_lossy(&received).into_owned()
+}
+
+/// Asks `accounts` on a new connection until it is answered (the gateway lets go of what it
+/// held a moment after the test does).
+async fn until_served(gateway: &Gateway, what: &str) -> Value {
+    guarded(what, async {
+        loop {
+            let mut client = gateway.client().await;
+            match client.query("accounts", &json("{}")).await {
+                Ok(reply) => break reply,
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    })
+    .await
 }
 
 fn with(extra: &'static str) -> Options {
@@ -89,17 +104,8 @@ async fn past_the_connection_limit_a_new_connection_is_closed_unanswered() {
 
     // One of the four goes away: its place is taken by the next.
     drop(held.pop());
-    let served = guarded("a connection within the limit again", async {
-        loop {
-            let mut client = gateway.client().await;
-            match client.query("accounts", &json("{}")).await {
-                Ok(reply) => break reply,
-                // The listener may not have seen the drop yet.
-                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-            }
-        }
-    })
-    .await;
+    // The listener may not have seen the drop yet.
+    let served = until_served(&gateway, "a connection within the limit again").await;
     assert!(served["accounts"].is_array(), "{served}");
 }
 
@@ -166,14 +172,5 @@ async fn bodies_that_do_not_arrive_hold_only_the_body_budget_and_others_are_told
 
     // The hoarder goes away: its reservation is given back.
     drop(hoarder);
-    guarded("served once the budget is free", async {
-        loop {
-            let mut client = gateway.client().await;
-            if client.query("accounts", &json("{}")).await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
+    until_served(&gateway, "served once the budget is free").await;
 }

@@ -239,7 +239,8 @@ pub async fn download(
 
 /// Opens the staging file at the task's size. Chunks recorded for a staging file that is
 /// missing or of another size are not there any more: they are forgotten and fetched again.
-fn open_staging(
+/// The pipeline calls it before a download to claim the file's room in staging.
+pub fn open_staging(
     task: &MediaTask,
     store: &TaskStore,
     staging: &Path,

@@ -13,7 +13,7 @@ pub mod task;
 pub mod task_store;
 
 pub use chunks::{Chunk, ChunkSizeError, check_chunk_size, plan};
-pub use file_download::{DownloadError, DownloadOptions, GET_FILE, download};
+pub use file_download::{DownloadError, DownloadOptions, GET_FILE, download, open_staging};
 pub use location::{FileKind, FileLocation};
 pub use refetch::{RefetchError, refetch, refetch_sized};
 pub use task::{MediaTask, TaskState, UnknownState};

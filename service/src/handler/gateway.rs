@@ -253,12 +253,7 @@ impl Gateway {
     /// Reserves the bytes `request`'s body may take (its declared length, or the most a
     /// body may be), or None when the budget has no room for them now.
     fn reserve_body<B: Body>(&self, request: &Request<B>) -> Option<SemaphorePermit<'_>> {
-        let declared = request
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        let bytes = declared
+        let bytes = declared_length(request)
             .unwrap_or(self.limits.max_body_bytes)
             .min(self.limits.max_body_bytes);
         let units = u32::try_from(bytes.div_ceil(BUDGET_UNIT).max(1)).unwrap_or(u32::MAX);
@@ -279,12 +274,7 @@ impl Gateway {
                 &format!("the body is larger than {limit} bytes (server.max_body_bytes)"),
             )
         };
-        let declared = request
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|length| length > limit) {
+        if declared_length(&request).is_some_and(|length| length > limit) {
             return Err(too_large());
         }
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
@@ -379,4 +369,13 @@ fn busy(text: &str) -> Response<ResponseBody> {
         .headers_mut()
         .insert(RETRY_AFTER, HeaderValue::from_static("1"));
     response
+}
+
+/// The body length a request declares (`Content-Length`), if it declares a valid one.
+fn declared_length<B>(request: &Request<B>) -> Option<u64> {
+    request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
 }

@@ -12,11 +12,10 @@
 //! that can see the chat, refetches the message through it for a reference of its own,
 //! and moves the task, with the chunks already fetched, to that account's queue.
 
-use std::os::unix::fs::OpenOptionsExt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tgc_model::media::{DownloadError, TaskState, download, refetch};
+use tgc_model::media::{DownloadError, MediaTask, TaskState, download, open_staging, refetch};
 use tgc_model::teleclient::{ChatRef, PeerId, TeleClient};
 
 use super::Inner;
@@ -79,7 +78,7 @@ impl Inner {
         let staging = self.staging_path(&task.key);
         // Staging full (uploads are behind, storage is down): this download waits, and so the
         // disk does not fill. One file larger than the cap still goes when staging is empty.
-        if !self.claim_staging(&staging, task.size) {
+        if !self.claim_staging(&task, &staging) {
             self.queues.finish(owner, media_id);
             self.stats.staging_wait();
             return self.retry_later(&task, STAGING_WAIT, "staging full (media.staging_max)");
@@ -146,41 +145,28 @@ impl Inner {
         }
     }
 
-    /// Puts the task back in its owner's queue after `wait` (the owner is cooling, or a
-    /// passing failure); meanwhile it counts against nobody.
-    /// Whether staging has room for a file of `size` bytes at `staging`; if so the file is
-    /// created at that size (sparse) at once, so the room is taken before another download
-    /// looks. A file already there (a resumed download) keeps its chunks.
-    fn claim_staging(&self, staging: &std::path::Path, size: u64) -> bool {
+    /// Whether staging has room for `task`'s file at `staging`; if so the file is opened at
+    /// the task's size (sparse) at once, as the download would, so the room is taken before
+    /// another download looks.
+    fn claim_staging(&self, task: &MediaTask, staging: &std::path::Path) -> bool {
         let _gate = self
             .staging_gate
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let waiting = super::staging_bytes(&self.staging_dir, staging);
-        if waiting > 0 && waiting.saturating_add(size) > self.config.staging_max {
+        if waiting > 0 && waiting.saturating_add(task.size) > self.config.staging_max {
             return false;
         }
-        let claimed = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(staging)
-            .and_then(|file| {
-                if file.metadata()?.len() == size {
-                    Ok(())
-                } else {
-                    file.set_len(size)
-                }
-            });
-        if let Err(error) = claimed {
-            // The download's own open reports it (and a full disk makes it wait).
+        if let Err(error) = open_staging(task, &self.store, staging) {
+            // The download's own open meets it again and reports it (a full disk waits).
             tracing::debug!(path = %staging.display(), %error, "cannot claim a staging file");
         }
         true
     }
 
-    fn retry_later(&self, task: &tgc_model::media::MediaTask, wait: Duration, why: &str) {
+    /// Puts the task back in its owner's queue after `wait` (the owner is cooling, or a
+    /// passing failure); meanwhile it counts against nobody.
+    fn retry_later(&self, task: &MediaTask, wait: Duration, why: &str) {
         if wait >= TRANSIENT_RETRY {
             tracing::info!(
                 media_id = task.media_id,

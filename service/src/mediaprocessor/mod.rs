@@ -271,7 +271,6 @@ impl Inner {
     }
 }
 
-/// The staging file of the media stored under `key`.
 /// The bytes of the files in the staging directory but `except` (the file of the download
 /// about to start or resume): what waits for an upload.
 fn staging_bytes(dir: &Path, except: &Path) -> u64 {
@@ -286,6 +285,7 @@ fn staging_bytes(dir: &Path, except: &Path) -> u64 {
         .sum()
 }
 
+/// The staging file of the media stored under `key`.
 fn staging_file(dir: &Path, key: &str) -> PathBuf {
     dir.join(format!("{key}.part"))
 }

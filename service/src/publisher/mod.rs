@@ -153,7 +153,12 @@ impl Publisher {
         shutdown: CancellationToken,
     ) -> Result<PublisherHandle, PublisherError> {
         let outbox = Arc::new(Outbox::open_in(&config.data_dir, config.outbox_max_events)?);
-        let stats = Arc::new(stats::Stats::new(pool.accounts().len() as u64));
+        let relays: Vec<_> = pool
+            .accounts()
+            .iter()
+            .filter_map(|account| Some((account, stream::take_updates(account)?)))
+            .collect();
+        let stats = Arc::new(stats::Stats::new(relays.len() as u64));
         let shutdown = shutdown.child_token();
         let shared = Arc::new(stream::Shared {
             joinmap: Arc::clone(&joinmap),
@@ -162,10 +167,7 @@ impl Publisher {
             stats: Arc::clone(&stats),
         });
         let mut tasks = JoinSet::new();
-        for account in pool.accounts() {
-            let Some(relay) = stream::take_updates(account) else {
-                continue;
-            };
+        for (account, relay) in relays {
             tasks.spawn(stream::supervise(
                 Arc::clone(account),
                 relay,

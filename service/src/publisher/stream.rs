@@ -38,7 +38,7 @@ use super::outbox::{Enqueued, Outbox};
 use super::stats::Stats;
 use crate::parser::{MediaHook, ParseContext, channel_peer_id};
 
-/// Update batches an account may have waiting for its stream (see [`relay`]).
+/// Update batches an account may have waiting for its stream (see [`Relay`]).
 const UPDATE_BACKLOG: usize = 1 << 20;
 
 /// How often the update state is written back to the session file.

@@ -15,6 +15,15 @@ use tgc_service::mediaprocessor::{MediaProcessor, Storage};
 use tgc_service::parser::{ParseContext, parse_message};
 use tokio_util::sync::CancellationToken;
 
+/// moto's bucket reached through `proxy` (a storage outage when the proxy is cut).
+fn s3_through(moto: &MotoServer, proxy: &Proxy) -> Storage {
+    s3(&moto.settings_with(
+        &format!("http://{}", proxy.addr),
+        &moto.bucket,
+        &moto.secret_key,
+    ))
+}
+
 fn s3(settings: &tgc_common::config::MediaStorage) -> Storage {
     Storage::from_settings(settings).expect("S3 storage settings")
 }
@@ -115,11 +124,7 @@ async fn a_dead_owner_hands_its_tasks_to_another_account_that_sees_the_chat() {
         .map(|a| setup.sim.counters.get(*a, "upload.getFile"))
         .sum();
     assert!(by_others > 0, "nobody else downloaded");
-    let all = expected();
-    let channel_zero = all
-        .into_iter()
-        .filter(|(id, _)| (media_id(0, 1)..=media_id(0, PER_CHANNEL)).contains(id))
-        .collect();
+    let channel_zero = expected_of_channel(0);
     assert_stored_exactly(&storage, &channel_zero).await;
     for m in 1..=PER_CHANNEL {
         let task = second.task(media_id(0, m)).unwrap().unwrap();
@@ -142,11 +147,7 @@ async fn a_storage_outage_is_retried_with_backoff_until_storage_is_back() {
     let setup = start().await;
     let pool = setup.pool().await;
     let cancel = CancellationToken::new();
-    let storage = s3(&moto.settings_with(
-        &format!("http://{}", proxy.addr),
-        &moto.bucket,
-        &moto.secret_key,
-    ));
+    let storage = s3_through(&moto, &proxy);
     proxy.cut();
     let processor = start_pipeline(&setup, &pool, storage.clone(), &cancel);
     read_channel(&pool, &processor, 1, members(1)[0]).await;
@@ -164,11 +165,7 @@ async fn a_storage_outage_is_retried_with_backoff_until_storage_is_back() {
     );
     proxy.restore();
     until_stored(&processor, PER_CHANNEL as u64).await;
-    let all = expected();
-    let channel_one = all
-        .into_iter()
-        .filter(|(id, _)| (media_id(1, 1)..=media_id(1, PER_CHANNEL)).contains(id))
-        .collect();
+    let channel_one = expected_of_channel(1);
     assert_stored_exactly(&s3(&moto.settings()), &channel_one).await;
     assert!(processor.stats().failures.is_empty());
     cancel.cancel();
@@ -182,11 +179,7 @@ async fn during_a_storage_outage_staging_holds_no_more_than_its_cap_and_nothing_
     let setup = start().await;
     let pool = setup.pool().await;
     let cancel = CancellationToken::new();
-    let storage = s3(&moto.settings_with(
-        &format!("http://{}", proxy.addr),
-        &moto.bucket,
-        &moto.secret_key,
-    ));
+    let storage = s3_through(&moto, &proxy);
     proxy.cut();
     // Channel 0 holds 1-10 MB files and two of 50 MB: far more than the cap.
     let cap = 12_000_000;
@@ -217,10 +210,7 @@ async fn during_a_storage_outage_staging_holds_no_more_than_its_cap_and_nothing_
 
     proxy.restore();
     until_stored(&processor, PER_CHANNEL as u64).await;
-    let channel_zero = expected()
-        .into_iter()
-        .filter(|(id, _)| (media_id(0, 1)..=media_id(0, PER_CHANNEL)).contains(id))
-        .collect();
+    let channel_zero = expected_of_channel(0);
     assert_stored_exactly(&s3(&moto.settings()), &channel_zero).await;
     assert!(
         processor.stats().failures.is_empty(),
@@ -272,10 +262,7 @@ async fn a_full_disk_makes_downloads_wait_not_fail_and_they_resume_when_there_is
 
     disk.free();
     until_stored(&processor, PER_CHANNEL as u64).await;
-    let channel_zero = expected()
-        .into_iter()
-        .filter(|(id, _)| (media_id(0, 1)..=media_id(0, PER_CHANNEL)).contains(id))
-        .collect();
+    let channel_zero = expected_of_channel(0);
     assert_stored_exactly(&setup.local_storage(), &channel_zero).await;
     assert!(
         processor.stats().failures.is_empty(),

@@ -92,6 +92,15 @@ pub fn world() -> World {
     builder.build().expect("a consistent world")
 }
 
+/// [`expected`] for the media of channel index `c` only.
+pub fn expected_of_channel(c: usize) -> BTreeMap<i64, (u64, [u8; 32])> {
+    let ids = media_id(c, 1)..=media_id(c, PER_CHANNEL);
+    expected()
+        .into_iter()
+        .filter(|(id, _)| ids.contains(id))
+        .collect()
+}
+
 /// Every media of the world: id → (size, SHA-256 of its bytes).
 pub fn expected() -> BTreeMap<i64, (u64, [u8; 32])> {
     let world = world();
