@@ -5,9 +5,11 @@
 //! ([`properties`] is the file syntax, [`config`] the meaning), turning the logging
 //! settings into a tracing subscriber ([`logging`]), keeping secrets out of logs
 //! ([`secret`]), the murmur3 hashing shared by the pool and the media pipeline
-//! ([`hashing`]), the one way the gateway opens its own SQLite files ([`sqlite`]), and the
-//! process's open-file limit ([`descriptors`]).
+//! ([`hashing`]), the one way the gateway opens its own SQLite files ([`sqlite`]), the
+//! process's open-file limit ([`descriptors`]), and blocking work inside async code
+//! ([`blocking`]).
 
+pub mod blocking;
 pub mod clock;
 pub mod config;
 pub mod descriptors;

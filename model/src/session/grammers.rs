@@ -2,11 +2,15 @@
 //!
 //! The trait is the only way grammers reaches the file. Its two hot methods
 //! (`home_dc_id`, `dc_option`) answer from the in-memory cache; the rest go to SQLite.
-//! The SQLite calls are short and local, so they run inline in the returned future
-//! rather than on a blocking thread: a handoff would cost more than the work.
+//! Those are usually short, but a write fsyncs (the file is Telethon's: a rollback journal,
+//! `synchronous = full`) and any call may wait up to five seconds for a lock a Telethon
+//! process holds, so each runs through [`offload`]: the other tasks of the tokio worker
+//! move to another thread instead of waiting with it.
 
 use grammers_session::types::{DcOption, PeerId, PeerInfo, UpdateState, UpdatesState};
 use grammers_session::{BoxFuture, Session};
+
+use tgc_common::blocking::offload;
 
 use super::error::SessionError;
 use super::file::SessionFile;
@@ -19,7 +23,7 @@ impl Session for SessionFile {
     }
 
     fn set_home_dc_id(&self, dc_id: i32) -> BoxFuture<'_, Result<(), SessionError>> {
-        Box::pin(async move { self.store_home_dc(dc_id) })
+        Box::pin(async move { offload(|| self.store_home_dc(dc_id)) })
     }
 
     fn dc_option(&self, dc_id: i32) -> Result<Option<DcOption>, SessionError> {
@@ -28,26 +32,26 @@ impl Session for SessionFile {
 
     fn set_dc_option(&self, dc_option: &DcOption) -> BoxFuture<'_, Result<(), SessionError>> {
         let dc_option = dc_option.clone();
-        Box::pin(async move { self.store_dc_option(&dc_option) })
+        Box::pin(async move { offload(|| self.store_dc_option(&dc_option)) })
     }
 
     fn peer(&self, peer: PeerId) -> BoxFuture<'_, Result<Option<PeerInfo>, SessionError>> {
-        Box::pin(async move { self.load_peer(peer) })
+        Box::pin(async move { offload(|| self.load_peer(peer)) })
     }
 
     fn cache_peer(&self, peer: PeerInfo) -> BoxFuture<'_, Result<(), SessionError>> {
-        Box::pin(async move { self.store_peers(std::slice::from_ref(&peer)) })
+        Box::pin(async move { offload(|| self.store_peers(std::slice::from_ref(&peer))) })
     }
 
     fn cache_peers(&self, peers: Vec<PeerInfo>) -> BoxFuture<'_, Result<(), SessionError>> {
-        Box::pin(async move { self.store_peers(&peers) })
+        Box::pin(async move { offload(|| self.store_peers(&peers)) })
     }
 
     fn updates_state(&self) -> BoxFuture<'_, Result<UpdatesState, SessionError>> {
-        Box::pin(async move { self.update_states() })
+        Box::pin(async move { offload(|| self.update_states()) })
     }
 
     fn set_update_state(&self, update: UpdateState) -> BoxFuture<'_, Result<(), SessionError>> {
-        Box::pin(async move { self.store_update_state(update) })
+        Box::pin(async move { offload(|| self.store_update_state(update)) })
     }
 }

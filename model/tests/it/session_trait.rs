@@ -346,3 +346,53 @@ async fn a_new_key_for_an_ipv6_home_keeps_telethons_row_on_ipv6() {
     );
     assert_eq!(file.auth_key(), Some(test_key(6)));
 }
+
+/// A write that waits for a lock another process holds on the file (Telethon, say) must
+/// not hold up the other tasks of its tokio worker. With one worker, the process holding
+/// the lock lets go only once another task of that worker has run: that happens only if the
+/// waiting write handed the worker over. Otherwise the write's five-second busy wait runs
+/// out first and the write fails.
+#[test]
+fn a_write_waiting_for_a_lock_lets_the_other_tasks_of_its_worker_run() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = Arc::new(fresh(&dir, 2, "149.154.167.51:443"));
+    let path = file.path().to_owned();
+
+    let (locked, is_locked) = mpsc::channel::<()>();
+    let (release, released) = mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let mut other = rusqlite::Connection::open(&path).unwrap();
+        let hold = other
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)
+            .unwrap();
+        locked.send(()).unwrap();
+        let other_task_ran = released.recv_timeout(Duration::from_secs(30)).is_ok();
+        hold.rollback().unwrap();
+        other_task_ran
+    });
+    is_locked.recv().unwrap();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let written = runtime.block_on(async move {
+        tokio::spawn(async move {
+            // Spawned from the worker, this task waits in the worker's own queue.
+            tokio::spawn(async move { release.send(()) });
+            file.set_update_state(UpdateState::Secondary { qts: 3 })
+                .await
+        })
+        .await
+        .unwrap()
+    });
+    assert!(
+        holder.join().unwrap(),
+        "the other task ran while the write waited"
+    );
+    written.expect("the write went through once the lock was released");
+}
