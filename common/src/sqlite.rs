@@ -7,10 +7,17 @@
 //! (pragmas and `create … if not exists`) on open; each is used through one connection
 //! behind a mutex (a connection is not `Sync`); and each error names its file. Session files
 //! are not among them: they are Telethon's, opened by `model::session`.
+//!
+//! The files run WAL with `synchronous = normal`: a commit survives a killed process but
+//! costs no fsync. What a later write elsewhere depends on (an update state saved after
+//! the events it covers, a reply that names a queued media task) is counted with
+//! [`SqliteFile::wrote`] and put on disk with [`SqliteFile::sync`] first: one fsync for
+//! everything committed so far, and none when nothing was.
 
 use std::fs;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -63,6 +70,11 @@ macro_rules! from_sqlite_error {
 pub struct SqliteFile {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// Commits counted by [`SqliteFile::wrote`], which a later sync must put on disk.
+    written: AtomicU64,
+    /// How many of those the last sync covered. Held through a sync, so that a caller who
+    /// comes meanwhile waits for it and then finds its own commits covered.
+    synced: Mutex<u64>,
 }
 
 impl SqliteFile {
@@ -97,6 +109,8 @@ impl SqliteFile {
         Ok(SqliteFile {
             path: path.to_owned(),
             conn: Mutex::new(conn),
+            written: AtomicU64::new(0),
+            synced: Mutex::new(0),
         })
     }
 
@@ -111,6 +125,42 @@ impl SqliteFile {
         self.conn
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Counts a commit just made that something written later depends on, so that the
+    /// next [`SqliteFile::sync`] puts it on disk.
+    pub fn wrote(&self) {
+        self.written.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Puts on disk every commit counted before this call: a passive checkpoint, which
+    /// syncs the WAL first (SQLite's rule for `synchronous = normal`). Free when nothing new
+    /// was counted since the last sync. It may fsync: call it from blocking code (see
+    /// [`crate::blocking::offload`]).
+    pub fn sync(&self) -> Result<(), rusqlite::Error> {
+        let wanted = self.written.load(Ordering::SeqCst);
+        let mut synced = self
+            .synced
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if *synced >= wanted {
+            return Ok(());
+        }
+        // Every commit counted by now was made before the checkpoint starts.
+        let covered = self.written.load(Ordering::SeqCst);
+        self.conn()
+            .query_row("pragma wal_checkpoint(passive)", [], |_| Ok(()))?;
+        *synced = covered;
+        Ok(())
+    }
+
+    /// Whether every counted commit is on disk.
+    pub fn is_synced(&self) -> bool {
+        *self
+            .synced
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            >= self.written.load(Ordering::SeqCst)
     }
 }
 
@@ -138,6 +188,57 @@ mod tests {
             let mode = fs::metadata(data.join(side)).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{side}");
         }
+    }
+
+    /// The rows of `t` in the database file itself, its WAL ignored: what a sync has put
+    /// there.
+    fn rows_in_main_file(path: &Path) -> i64 {
+        use rusqlite::OpenFlags;
+        let uri = format!("file:{}?immutable=1", path.display());
+        let reader = Connection::open_with_flags(
+            uri,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .unwrap();
+        reader
+            .query_row("select count(*) from t", [], |row| row.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_sync_puts_what_was_counted_on_disk_and_only_then_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SqliteFile::open_in(
+            dir.path(),
+            "x.sqlite",
+            "pragma journal_mode = wal; pragma synchronous = normal; \
+             pragma wal_autocheckpoint = 0; create table if not exists t (a integer);",
+        )
+        .unwrap();
+        assert!(file.is_synced());
+        // The schema itself: once synced, the table is in the main file.
+        file.wrote();
+        file.sync().unwrap();
+        assert_eq!(rows_in_main_file(file.path()), 0);
+        file.conn().execute("insert into t values (1)", []).unwrap();
+        assert_eq!(
+            rows_in_main_file(file.path()),
+            0,
+            "a commit stays in the WAL"
+        );
+        file.wrote();
+        assert!(!file.is_synced());
+        file.sync().unwrap();
+        assert!(file.is_synced());
+        assert_eq!(rows_in_main_file(file.path()), 1);
+
+        // With nothing counted since, a sync does not run.
+        file.conn().execute("insert into t values (2)", []).unwrap();
+        file.sync().unwrap();
+        assert_eq!(rows_in_main_file(file.path()), 1);
+        file.wrote();
+        file.sync().unwrap();
+        assert_eq!(rows_in_main_file(file.path()), 2);
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! The media pipeline inside the real `tgcollector serve` process: killed with SIGKILL at
-//! random points and restarted, it still stores every media exactly once; and a 1 GiB file
-//! moves through it with bounded memory.
+//! The media pipeline inside the real `tgcollector serve` process: a reply that names media
+//! leaves once their tasks are on disk; killed with SIGKILL at random points and restarted,
+//! it still stores every media exactly once; and a 1 GiB file moves through it with bounded
+//! memory.
 //!
 //! The gateway reads history through its sealed API, as a client would; the media it meets
 //! becomes tasks in `data/media.sqlite`; storage is the local backend in the test's
@@ -11,7 +12,7 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::gateway_support::{Serve, json};
+use crate::gateway_support::{Endpoints, Serve, json};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use telesim::world::{
@@ -192,6 +193,72 @@ async fn until_all_stored(
             .expect("media");
         assert_eq!(reply["storage"]["status"], "stored", "{reply}");
     }
+}
+
+/// The storage keys of the tasks in the task table's main file, its WAL ignored: what a
+/// power cut would leave of the table had nothing been checkpointed since.
+fn task_keys_in_main_file(data: &Path) -> BTreeSet<String> {
+    let uri = format!(
+        "file:{}?immutable=1",
+        data.join(tgc_model::media::task_store::FILE_NAME).display()
+    );
+    let reader = rusqlite::Connection::open_with_flags(
+        uri,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+    )
+    .expect("the task table opens read-only");
+    // Before anything reached the main file, even the table is missing there.
+    let Ok(mut keys) = reader.prepare("select key from tasks") else {
+        return BTreeSet::new();
+    };
+    keys.query_map([], |row| row.get(0))
+        .expect("the keys")
+        .collect::<Result<_, _>>()
+        .expect("every key")
+}
+
+/// A reply that says a media is `pending` leaves only once its task is on disk, not only in
+/// SQLite's write-ahead log (committed, but not synced): every task it names is in the task
+/// table's main file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tasks_a_reply_names_are_on_disk_before_the_reply_leaves() {
+    let Setup { dir, .. } = Setup::start("media_durable", kill_world()).await;
+    let key = keygen::generate();
+    let server = Serve::in_process(dir.path(), &key, MEDIA_CONFIG).await;
+    let gateway = Endpoints {
+        key,
+        api: server.api,
+        operator: server.operator,
+    };
+    let reply = gateway
+        .client()
+        .await
+        .query(
+            "history",
+            &json(r#"{"chat": "@kill_test_media", "limit": 100}"#),
+        )
+        .await
+        .expect("history");
+    let named: BTreeSet<String> = reply["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["media"]["storage"]["status"] == "pending")
+        .map(|m| {
+            m["media"]["storage"]["key"]
+                .as_str()
+                .expect("a key")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(named.len(), 30, "{reply}");
+    let on_disk = task_keys_in_main_file(&dir.path().join("data"));
+    let missing: Vec<&String> = named.difference(&on_disk).collect();
+    assert!(
+        missing.is_empty(),
+        "tasks the reply named that a power cut would lose: {missing:?}"
+    );
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -126,4 +126,12 @@ mod tests {
             [TaskState::Stored, TaskState::Failed, TaskState::Skipped]
         );
     }
+
+    /// The task store counts states in an array indexed by `state as usize`.
+    #[test]
+    fn all_lists_the_states_in_declaration_order() {
+        for (index, state) in TaskState::ALL.into_iter().enumerate() {
+            assert_eq!(state as usize, index);
+        }
+    }
 }

@@ -8,12 +8,18 @@
 //! per chunk costs no fsync; a power cut may forget the last chunks, which are then merely
 //! fetched again) and readable by its owner only (it holds file references).
 //!
-//! One connection behind a mutex: every statement is a short indexed write or read, so
-//! callers on the async runtime hold it for microseconds.
+//! One connection behind a mutex: every statement is a short indexed write or read. A
+//! reply that names a new task must not leave before the task is on disk: the store counts
+//! those commits and [`TaskStore::sync`] puts them there, one fsync for all of them (see
+//! `tgc_common::sqlite`).
+//!
+//! Finished tasks keep their rows (a media met again is known as stored without a lookup
+//! in storage), so the table only grows; tasks by state are therefore counted beside it,
+//! from one scan at open, and `/metrics` reads the counts, never the table.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::MutexGuard;
+use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use tgc_common::clock::unix_ms;
@@ -68,6 +74,9 @@ pub enum Inserted {
 /// The persisted media tasks.
 pub struct TaskStore {
     file: SqliteFile,
+    /// Tasks in each state, in the order of [`TaskState::ALL`]. Changed only while the
+    /// connection is held, with the statement that changes the table.
+    by_state: Mutex<[u64; TaskState::ALL.len()]>,
 }
 
 impl std::fmt::Debug for TaskStore {
@@ -117,14 +126,49 @@ const COLUMNS: &str = "media_id, key, kind, mime_type, size, owner, chat_id, mes
 impl TaskStore {
     /// Opens (creating if needed) `data_dir/media.sqlite`.
     pub fn open_in(data_dir: &Path) -> Result<TaskStore, StoreError> {
-        let file = SqliteFile::open_in(data_dir, FILE_NAME, SCHEMA)?;
-        Ok(TaskStore { file })
+        TaskStore::with_file(SqliteFile::open_in(data_dir, FILE_NAME, SCHEMA)?)
     }
 
     /// Opens (creating if needed, mode 0600) the task store at `path`.
     pub fn open(path: &Path) -> Result<TaskStore, StoreError> {
-        let file = SqliteFile::open(path, SCHEMA)?;
-        Ok(TaskStore { file })
+        TaskStore::with_file(SqliteFile::open(path, SCHEMA)?)
+    }
+
+    /// Counts the tasks by state, once: from here on the counts follow every write.
+    fn with_file(file: SqliteFile) -> Result<TaskStore, StoreError> {
+        let path = file.path().to_owned();
+        let sql = |source| StoreError::Sql {
+            path: path.clone(),
+            source,
+        };
+        let rows = {
+            let conn = file.conn();
+            let mut statement = conn
+                .prepare("select state, count(*) from tasks group by state")
+                .map_err(sql)?;
+            statement
+                .query_map([], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                })
+                .map_err(sql)?
+                .collect::<Result<Vec<(String, i64)>, _>>()
+                .map_err(sql)?
+        };
+        let mut by_state = [0; TaskState::ALL.len()];
+        for (name, count) in rows {
+            let state: TaskState =
+                name.parse()
+                    .map_err(|error: super::task::UnknownState| StoreError::BadRow {
+                        path: path.clone(),
+                        media_id: 0,
+                        reason: error.to_string(),
+                    })?;
+            by_state[slot(state)] = u64::try_from(count).unwrap_or(0);
+        }
+        Ok(TaskStore {
+            file,
+            by_state: Mutex::new(by_state),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -164,6 +208,8 @@ impl TaskStore {
             )
             .map_err(|source| self.sql(source))?;
         if added == 1 {
+            self.by_state()[slot(task.state)] += 1;
+            self.file.wrote();
             return Ok(Inserted::New);
         }
         let state: String = conn
@@ -216,15 +262,34 @@ impl TaskStore {
         state: TaskState,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
-        let changed = self
-            .conn()
-            .execute(
-                "update tasks set state = ?2, last_error = coalesce(?3, last_error), \
-                 attempts = attempts + (?3 is not null), updated_ms = ?4 where media_id = ?1",
-                params![media_id, state.as_str(), error, unix_ms()],
+        let conn = self.conn();
+        let before: Option<String> = conn
+            .query_row(
+                "select state from tasks where media_id = ?1",
+                [media_id],
+                |row| row.get(0),
             )
+            .optional()
             .map_err(|source| self.sql(source))?;
-        self.changed_one(media_id, changed)
+        let Some(before) = before else {
+            return self.changed_one(media_id, 0);
+        };
+        let before = self.state_of(media_id, &before)?;
+        conn.execute(
+            "update tasks set state = ?2, last_error = coalesce(?3, last_error), \
+             attempts = attempts + (?3 is not null), updated_ms = ?4 where media_id = ?1",
+            params![media_id, state.as_str(), error, unix_ms()],
+        )
+        .map_err(|source| self.sql(source))?;
+        let mut by_state = self.by_state();
+        by_state[slot(before)] = by_state[slot(before)].saturating_sub(1);
+        by_state[slot(state)] += 1;
+        drop(by_state);
+        if state == TaskState::Queued {
+            // Queued again (a failed media met again): the reply that says so depends on it.
+            self.file.wrote();
+        }
+        Ok(())
     }
 
     /// Hands a task to another account, with that account's location for the file.
@@ -303,29 +368,25 @@ impl TaskStore {
     }
 
     /// How many tasks are in each state (every state, zeros included), for metrics.
-    pub fn counts(&self) -> Result<Vec<(TaskState, u64)>, StoreError> {
-        let conn = self.conn();
-        let mut statement = conn
-            .prepare("select state, count(*) from tasks group by state")
-            .map_err(|source| self.sql(source))?;
-        let rows = statement
-            .query_map([], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-            })
-            .map_err(|source| self.sql(source))?
-            .collect::<Result<Vec<(String, i64)>, _>>()
-            .map_err(|source| self.sql(source))?;
-        Ok(TaskState::ALL
+    pub fn counts(&self) -> Vec<(TaskState, u64)> {
+        let by_state = *self.by_state();
+        TaskState::ALL
             .into_iter()
-            .map(|state| {
-                let count = rows
-                    .iter()
-                    .filter(|(name, _)| name == state.as_str())
-                    .map(|(_, n)| u64::try_from(*n).unwrap_or(0))
-                    .sum();
-                (state, count)
-            })
-            .collect())
+            .map(|state| (state, by_state[slot(state)]))
+            .collect()
+    }
+
+    /// Puts on disk every new or requeued task committed so far (one fsync for all; none
+    /// when there is nothing new): a reply or a saved update state that names a task
+    /// depends on it. It may block: call it off the async workers.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.file.sync().map_err(|source| self.sql(source))
+    }
+
+    fn by_state(&self) -> MutexGuard<'_, [u64; TaskState::ALL.len()]> {
+        self.by_state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn changed_one(&self, media_id: i64, changed: usize) -> Result<(), StoreError> {
@@ -393,6 +454,11 @@ impl TaskStore {
     fn conn(&self) -> MutexGuard<'_, Connection> {
         self.file.conn()
     }
+}
+
+/// Where `state` is counted in [`TaskStore::by_state`]: its place in [`TaskState::ALL`].
+fn slot(state: TaskState) -> usize {
+    state as usize
 }
 
 /// SQLite integers are signed; no real file comes near 2^63 bytes.

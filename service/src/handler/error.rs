@@ -85,6 +85,19 @@ impl ApiError {
         )
     }
 
+    /// 503: the gateway cannot make what the reply depends on durable (its disk is full or
+    /// failing); nothing was lost, and the same request may be sent again.
+    pub fn not_durable(what: &str) -> ApiError {
+        ApiError {
+            retry_after: Some(Duration::from_secs(5)),
+            ..ApiError::new(
+                503,
+                "not_durable",
+                format!("the gateway cannot put {what} on disk now; try again"),
+            )
+        }
+    }
+
     /// 500: the gateway itself failed; the log has the detail.
     pub fn internal(message: impl Into<String>) -> ApiError {
         ApiError::new(500, "internal", message)

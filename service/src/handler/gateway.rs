@@ -244,10 +244,17 @@ impl Gateway {
         // The pool sees the deadline too: work that could not start before it is refused
         // at once (503, Retry-After) rather than waiting to time out.
         let work = tgc_model::teleclient::deadline::within(deadline, handler.post(&cx));
-        match tokio::time::timeout_at(deadline.into(), work).await {
-            Ok(result) => result,
-            Err(_) => Err(ApiError::deadline(self.limits.request_timeout)),
+        let reply = match tokio::time::timeout_at(deadline.into(), work).await {
+            Ok(result) => result?,
+            Err(_) => return Err(ApiError::deadline(self.limits.request_timeout)),
+        };
+        // The reply names the media tasks of the messages it carries: they reach the disk
+        // before it leaves, or it does not leave.
+        if let Err(error) = self.media.make_durable() {
+            tracing::error!(%error, "syncing the media task table failed; the reply is refused");
+            return Err(ApiError::not_durable("the media tasks this reply names"));
         }
+        Ok(reply)
     }
 
     /// Reserves the bytes `request`'s body may take (its declared length, or the most a

@@ -305,8 +305,8 @@ impl Collector for PublisherCollector {
     }
 }
 
-/// Reads the media pipeline at scrape time: tasks by state from its task table (the truth,
-/// also across restarts), bytes and failures from its counters.
+/// Reads the media pipeline at scrape time: tasks by state as its task table counts them
+/// (also across restarts), bytes and failures from its counters.
 struct MediaCollector {
     media: Arc<MediaProcessor>,
 }
@@ -320,8 +320,8 @@ impl std::fmt::Debug for MediaCollector {
 impl Collector for MediaCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let stats = self.media.stats();
-        // A task table that cannot be read shows as no series rather than a failed scrape.
-        if let Ok(counts) = self.media.counts() {
+        {
+            let counts = self.media.counts();
             let mut tasks = encoder.encode_descriptor(
                 "media_tasks",
                 "Media tasks by state (queued, downloading, uploading, stored, failed, skipped)",

@@ -3,9 +3,10 @@
 //! The parser calls [`MediaHook::storage`] synchronously for each media while it builds a
 //! message's JSON (history, search, live updates alike). Here that call decides the media's
 //! fate (skipped by kind or size, already stored, already queued, or new), writes a new task
-//! to the task table before the reply leaves, so a crash right after cannot lose it, and
-//! queues it on the account that fetched the message. The answer is what the message JSON
-//! shows in `media.storage`.
+//! to the task table, and queues it on the account that fetched the message. The gateway
+//! (and the live stream) call [`MediaHook::make_durable`] before the reply (or the update
+//! state) that names the task goes out, so neither a crash nor a power cut can lose it.
+//! The answer is what the message JSON shows in `media.storage`.
 
 use std::sync::Arc;
 
@@ -25,8 +26,13 @@ pub struct PipelineHook {
 impl MediaHook for PipelineHook {
     fn storage(&self, media: &MediaFile<'_>) -> StorageRef {
         let key = storage_key(media.id);
-        let status = self.inner.admit(media);
+        // A commit may run SQLite's automatic checkpoint, an fsync: off the async worker.
+        let status = tgc_common::blocking::offload(|| self.inner.admit(media));
         StorageRef { key, status }
+    }
+
+    fn make_durable(&self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        Ok(self.inner.store.sync()?)
     }
 }
 

@@ -207,9 +207,16 @@ impl MediaProcessor {
         self.inner.store.get(media_id)
     }
 
-    /// Tasks by state, from the table.
-    pub fn counts(&self) -> Result<Vec<(TaskState, u64)>, StoreError> {
+    /// Tasks by state (counted beside the table, which is never scanned for them).
+    pub fn counts(&self) -> Vec<(TaskState, u64)> {
         self.inner.store.counts()
+    }
+
+    /// Puts every task that a parsed message named on disk before what depends on it (a
+    /// reply, a saved update state) goes out. One fsync for all tasks recorded so far, none
+    /// when there are none; the wait is handed off the async worker.
+    pub fn make_durable(&self) -> Result<(), StoreError> {
+        tgc_common::blocking::offload(|| self.inner.store.sync())
     }
 
     /// The pipeline's counters.

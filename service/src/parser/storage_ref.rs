@@ -71,6 +71,12 @@ pub struct MediaFile<'a> {
 /// Gives each media met while parsing its storage reference.
 pub trait MediaHook: Send + Sync {
     fn storage(&self, media: &MediaFile<'_>) -> StorageRef;
+
+    /// Puts on disk what [`MediaHook::storage`] recorded, before anything that names it (a
+    /// reply, a saved update state) goes out. It may block: call it off the async workers.
+    fn make_durable(&self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        Ok(())
+    }
 }
 
 /// The hook used until the media pipeline installs its own: the deterministic key, status

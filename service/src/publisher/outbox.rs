@@ -172,6 +172,7 @@ impl Outbox {
             .map_err(|e| self.sql(e))?;
             tx.commit().map_err(|e| self.sql(e))?;
         }
+        self.file.wrote();
         let len = self.len.fetch_add(1, Ordering::Relaxed) + 1;
         self.watch_cap(len);
         if self.accepted.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
@@ -259,10 +260,10 @@ impl Outbox {
 
     /// Puts every committed event on disk (the WAL is synced by a checkpoint), so that what
     /// is saved after it (an update state) is never ahead of it after a power cut.
+    /// It costs nothing when no event came since the last sync, and may fsync otherwise:
+    /// call it off the async workers.
     pub fn sync(&self) -> Result<(), OutboxError> {
-        self.conn()
-            .query_row("pragma wal_checkpoint(passive)", [], |_| Ok(()))
-            .map_err(|e| self.sql(e))
+        self.file.sync().map_err(|e| self.sql(e))
     }
 
     /// Resolves once events leave the outbox after the call: a stream waiting for room

@@ -175,7 +175,7 @@ async fn run(
                 }
                 let opened = handled.handled(&state);
                 if opened || (handled.is_dirty() && saved.elapsed() >= SYNC_EVERY) {
-                    save(&account, &reader.shared.outbox, &mut handled);
+                    save(&account, &reader.shared, &mut handled);
                     saved = Instant::now();
                 }
             }
@@ -193,7 +193,7 @@ async fn run(
             }
         }
     };
-    save(&account, &reader.shared.outbox, &mut handled);
+    save(&account, &reader.shared, &mut handled);
     ended
 }
 
@@ -283,20 +283,27 @@ fn lock(state: &std::sync::Mutex<RelayState>) -> std::sync::MutexGuard<'_, Relay
 }
 
 /// Writes the handled update state to the account's session file, once the outbox holding
-/// the events it covers is on disk (the session file is synced; the outbox's commits are
-/// not, one by one): after a power cut the saved state is never ahead of the events.
-fn save(account: &TeleClient, outbox: &Outbox, handled: &mut HandledState) {
+/// the events it covers and the media tasks those events name are on disk (the session
+/// file is synced; the outbox's and the task table's commits are not, one by one): after a
+/// power cut the saved state is never ahead of them. The fsyncs run off the async worker.
+fn save(account: &TeleClient, shared: &Shared, handled: &mut HandledState) {
     if !handled.is_dirty() {
         return;
     }
-    if let Err(error) = outbox.sync() {
-        tracing::warn!(account = %account.id(), %error, "syncing the outbox failed; the update state is saved later");
-        return;
-    }
-    let changes = handled.take();
-    if let Err(error) = account.session().save_update_states(changes) {
-        tracing::warn!(account = %account.id(), %error, "saving the update state failed");
-    }
+    tgc_common::blocking::offload(|| {
+        if let Err(error) = shared.outbox.sync() {
+            tracing::warn!(account = %account.id(), %error, "syncing the outbox failed; the update state is saved later");
+            return;
+        }
+        if let Err(error) = shared.media.make_durable() {
+            tracing::warn!(account = %account.id(), %error, "syncing the media task table failed; the update state is saved later");
+            return;
+        }
+        let changes = handled.take();
+        if let Err(error) = account.session().save_update_states(changes) {
+            tracing::warn!(account = %account.id(), %error, "saving the update state failed");
+        }
+    });
 }
 
 /// Why an update's events are not durable yet.
