@@ -5,12 +5,19 @@
 //! operator chasing a problem expects `RUST_LOG` to work without editing the config.
 //! A bad filter is an error, not a panic, and installing twice reports that rather
 //! than failing, so tests can call `init` freely.
+//!
+//! A log file is opened for appending (never truncated), owner-only (log lines name chats
+//! and accounts), and can be reopened under its name ([`Logging::reopen`], which `serve`
+//! calls on SIGHUP), so logrotate can move it away and the next line starts a new file.
 
 use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 /// How log lines are written.
@@ -43,9 +50,91 @@ pub enum LoggingError {
     AlreadyInstalled,
 }
 
+/// The installed logging: what can still be done to it.
+#[derive(Debug, Clone, Default)]
+pub struct Logging {
+    file: Option<LogFile>,
+}
+
+impl Logging {
+    /// Opens the log file again under its name (after logrotate moved it away); the lines
+    /// written before stay in the moved file. Nothing to do when logging to stderr. On
+    /// failure the old file stays in use.
+    pub fn reopen(&self) -> Result<(), LoggingError> {
+        match &self.file {
+            Some(file) => file.reopen(),
+            None => Ok(()),
+        }
+    }
+
+    /// The log file, if logging goes to one.
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_ref().map(|file| file.inner.path.as_path())
+    }
+}
+
+/// The log file, shared by the subscriber (which writes through it) and [`Logging`] (which
+/// reopens it).
+#[derive(Debug, Clone)]
+struct LogFile {
+    inner: Arc<LogFileInner>,
+}
+
+#[derive(Debug)]
+struct LogFileInner {
+    path: PathBuf,
+    file: Mutex<File>,
+}
+
+impl LogFile {
+    fn open(path: &Path) -> Result<LogFile, LoggingError> {
+        Ok(LogFile {
+            inner: Arc::new(LogFileInner {
+                path: path.to_owned(),
+                file: Mutex::new(open_log_file(path)?),
+            }),
+        })
+    }
+
+    fn reopen(&self) -> Result<(), LoggingError> {
+        let fresh = open_log_file(&self.inner.path)?;
+        *self.lock() = fresh;
+        Ok(())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, File> {
+        // A panic mid-write leaves at worst a partial line; the file is still good.
+        self.inner
+            .file
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// One log event's writes, to the file open at the time.
+struct LogFileWriter<'a>(MutexGuard<'a, File>);
+
+impl Write for LogFileWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl<'a> MakeWriter<'a> for LogFile {
+    type Writer = LogFileWriter<'a>;
+
+    fn make_writer(&'a self) -> LogFileWriter<'a> {
+        LogFileWriter(self.lock())
+    }
+}
+
 /// Installs the subscriber: `level` unless `RUST_LOG` is set, `format`, and `file`
 /// (appended, parent directories created) or stderr.
-pub fn init(level: &str, format: LogFormat, file: Option<&Path>) -> Result<(), LoggingError> {
+pub fn init(level: &str, format: LogFormat, file: Option<&Path>) -> Result<Logging, LoggingError> {
     let rust_log = std::env::var("RUST_LOG").ok();
     init_with(level, format, file, rust_log.as_deref())
 }
@@ -57,10 +146,11 @@ pub fn init_with(
     format: LogFormat,
     file: Option<&Path>,
     rust_log: Option<&str>,
-) -> Result<(), LoggingError> {
+) -> Result<Logging, LoggingError> {
     let filter = build_filter(level, rust_log)?;
-    let (writer, ansi) = match file {
-        Some(path) => (BoxMakeWriter::new(Mutex::new(open_log_file(path)?)), false),
+    let file = file.map(LogFile::open).transpose()?;
+    let (writer, ansi) = match &file {
+        Some(file) => (BoxMakeWriter::new(file.clone()), false),
         None => (BoxMakeWriter::new(std::io::stderr), true),
     };
     let builder = tracing_subscriber::fmt()
@@ -71,7 +161,8 @@ pub fn init_with(
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
-    installed.map_err(|_| LoggingError::AlreadyInstalled)
+    installed.map_err(|_| LoggingError::AlreadyInstalled)?;
+    Ok(Logging { file })
 }
 
 /// The filter in force: `RUST_LOG` when set and non-blank, else `level`.
@@ -94,7 +185,11 @@ fn open_log_file(path: &Path) -> Result<File, LoggingError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)?;
         }
-        OpenOptions::new().create(true).append(true).open(path)
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
     };
     open().map_err(|source| LoggingError::OpenFile {
         path: path.to_path_buf(),

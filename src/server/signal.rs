@@ -1,5 +1,5 @@
-//! The signals that stop the daemon: SIGTERM (`startup.sh stop`, systemd, Kubernetes) and
-//! SIGINT (Ctrl-C).
+//! The signals the daemon answers: SIGTERM (`startup.sh stop`, systemd, Kubernetes) and
+//! SIGINT (Ctrl-C) stop it; SIGHUP reopens its log file (logrotate's `postrotate`).
 //!
 //! The handlers are installed when [`terminate`] is called, not when its future is first
 //! polled, so a signal that arrives while the pool is still connecting is not lost (nor
@@ -7,6 +7,7 @@
 
 use std::future::Future;
 
+use tgc_common::logging::Logging;
 use tokio::signal::unix::{SignalKind, signal};
 
 /// Installs the handlers now; the future resolves at the first SIGTERM or SIGINT.
@@ -19,4 +20,25 @@ pub fn terminate() -> std::io::Result<impl Future<Output = ()>> {
             _ = int.recv() => tracing::info!("SIGINT received"),
         }
     })
+}
+
+/// Installs the SIGHUP handler now and reopens the log file at each SIGHUP, for as long as
+/// the runtime runs. Logging to stderr, there is nothing to reopen, but a SIGHUP still does
+/// not stop the daemon (its default action would).
+pub fn reopen_logs_on_hangup(logging: Logging) -> std::io::Result<()> {
+    let mut hangup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            match (logging.reopen(), logging.file()) {
+                (Ok(()), Some(file)) => {
+                    tracing::info!(file = %file.display(), "SIGHUP: log file reopened");
+                }
+                (Ok(()), None) => tracing::info!("SIGHUP: logging to stderr, nothing to reopen"),
+                (Err(error), _) => {
+                    tracing::warn!(%error, "SIGHUP: cannot reopen the log file; still writing to the old one");
+                }
+            }
+        }
+    });
+    Ok(())
 }

@@ -1,6 +1,6 @@
 //! The real binary as a process: SIGTERM while requests are in flight lets them complete
-//! with their replies, refuses new connections, and the process exits 0; at start it raises
-//! its own open-file limit.
+//! with their replies, refuses new connections, and the process exits 0; SIGHUP reopens
+//! its log file after a rotation; at start it raises its own open-file limit.
 
 use std::time::Duration;
 
@@ -95,4 +95,79 @@ async fn a_low_soft_limit_on_open_files_is_raised_to_the_hard_limit_at_start() {
     let (status, ready) = gateway.operator_get("/readyz").await;
     assert_eq!(status, 200, "{ready}");
     assert!(!ready.contains("descriptors"), "{ready}");
+}
+
+/// Waits until the file at `path` exists and has a line containing `what`; its text.
+async fn until_file_says(path: &std::path::Path, what: &str) -> String {
+    let said = async {
+        loop {
+            if let Ok(text) = std::fs::read_to_string(path)
+                && text.contains(what)
+            {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(HANG_GUARD, said)
+        .await
+        .unwrap_or_else(|_| panic!("{} never said {what:?}", path.display()))
+}
+
+/// logrotate moves the log file away and sends SIGHUP: the daemon keeps running and its next
+/// lines start a new file under the configured name; the old file keeps what came before.
+#[tokio::test]
+async fn sighup_reopens_the_log_file_after_a_rotation() {
+    let testkit::Setup { dir, .. } =
+        testkit::Setup::start("log_reopen", telesim::world::World::demo()).await;
+    let config = dir.path().join("config.properties");
+    let log = dir.path().join("log").join("gateway.log");
+    std::fs::write(
+        &config,
+        testkit::gateway_config::gateway_properties(
+            &tgc_service::cryptor::keygen::generate(),
+            &format!("log.file = {}", log.display()),
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tgcollector"))
+        .arg("--config")
+        .arg(&config)
+        .arg("serve")
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .expect("the tgcollector binary starts");
+    let signal = |name: &str| {
+        let status = std::process::Command::new("kill")
+            .args([name, &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {name} failed");
+    };
+    until_file_says(&log, "listening").await;
+
+    let rotated = log.with_extension("log.1");
+    std::fs::rename(&log, &rotated).unwrap();
+    signal("-HUP");
+    let fresh = until_file_says(&log, "log file reopened").await;
+    assert!(!fresh.contains("listening"), "a new file: {fresh}");
+    let old = std::fs::read_to_string(&rotated).unwrap();
+    assert!(old.contains("listening"), "{old}");
+    assert!(!old.contains("reopened"), "{old}");
+
+    signal("-TERM");
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .expect("the server exits");
+    assert!(
+        status.success(),
+        "alive after SIGHUP, clean at SIGTERM: {status}"
+    );
+    let last = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        last.lines().count() > fresh.lines().count(),
+        "the shutdown went to the new file: {last}"
+    );
 }

@@ -1,5 +1,8 @@
-//! Installing the global subscriber: JSON lines to a file, and a second install being
-//! reported instead of panicking. One test, because a process has one global subscriber.
+//! Installing the global subscriber: JSON lines to an owner-only file that can be reopened
+//! after a rotation, and a second install being reported instead of panicking. One test,
+//! because a process has one global subscriber.
+
+use std::os::unix::fs::PermissionsExt;
 
 use tgc_common::logging::{self, LogFormat, LoggingError};
 
@@ -8,7 +11,9 @@ fn json_lines_go_to_the_log_file_and_a_second_init_is_reported() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("logs").join("tgc.log");
 
-    logging::init_with("info", LogFormat::Json, Some(&path), None).expect("first install");
+    let installed =
+        logging::init_with("info", LogFormat::Json, Some(&path), None).expect("first install");
+    assert_eq!(installed.file(), Some(path.as_path()));
     tracing::info!(account = "demo1", "account connected");
     tracing::debug!("filtered out at info");
 
@@ -25,6 +30,21 @@ fn json_lines_go_to_the_log_file_and_a_second_init_is_reported() {
     assert_eq!(lines[0]["level"], "INFO");
     assert_eq!(lines[0]["fields"]["message"], "account connected");
     assert_eq!(lines[0]["fields"]["account"], "demo1");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "log lines name chats and accounts: owner only");
+
+    // logrotate moves the file away, then the daemon is told to reopen it.
+    let rotated = path.with_extension("log.1");
+    std::fs::rename(&path, &rotated).unwrap();
+    tracing::info!("still going to the moved file");
+    installed.reopen().expect("reopened");
+    tracing::info!("in the new file");
+    let old = std::fs::read_to_string(&rotated).unwrap();
+    let new = std::fs::read_to_string(&path).expect("a new file under the old name");
+    assert_eq!(old.lines().count(), 2, "{old}");
+    assert!(old.contains("still going to the moved file"), "{old}");
+    assert_eq!(new.lines().count(), 1, "{new}");
+    assert!(new.contains("in the new file"), "{new}");
 
     let again = logging::init_with("info", LogFormat::Text, None, None);
     assert!(
