@@ -361,7 +361,7 @@ impl Collector for MediaCollector {
                 ConstCounter::new(*count).encode(failures.encode_family(&labels)?)?;
             }
         }
-        let counters: [(&str, &str, u64); 5] = [
+        let counters: [(&str, &str, u64); 6] = [
             (
                 "media_staging_waits",
                 "Downloads put off because staging held media.staging_max bytes",
@@ -371,6 +371,11 @@ impl Collector for MediaCollector {
                 "media_disk_full_waits",
                 "Downloads put off because the disk was full (they wait, never fail for it)",
                 stats.disk_full_waits,
+            ),
+            (
+                "media_table_retries",
+                "Steps of media tasks the task table refused (full disk, I/O error), held and tried again",
+                stats.table_retries,
             ),
             (
                 "media_upload_retries",

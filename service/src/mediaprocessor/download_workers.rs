@@ -59,13 +59,11 @@ impl Inner {
 
     async fn download_one(&self, account: &Arc<TeleClient>, media_id: i64) {
         let owner = account.id();
-        let task = match self.store.get(media_id) {
-            Ok(Some(task)) => task,
-            Ok(None) => return self.queues.finish(owner, media_id),
-            Err(error) => {
-                tracing::error!(media_id, %error, "cannot read a media task");
-                return self.queues.finish(owner, media_id);
-            }
+        let read = self
+            .until_recorded(media_id, "read the task", || self.store.get(media_id))
+            .await;
+        let Some(Some(task)) = read else {
+            return self.queues.finish(owner, media_id);
         };
         if !matches!(task.state, TaskState::Queued | TaskState::Downloading) {
             return self.queues.finish(owner, media_id);
@@ -98,9 +96,13 @@ impl Inner {
         match result {
             Ok(_) => {
                 self.stats.downloaded(task.size);
-                match self.store.set_state(media_id, TaskState::Uploading, None) {
-                    Ok(()) => self.upload_later(media_id),
-                    Err(error) => tracing::error!(media_id, %error, "cannot record a download"),
+                let recorded = self
+                    .until_recorded(media_id, "record the download", || {
+                        self.store.set_state(media_id, TaskState::Uploading, None)
+                    })
+                    .await;
+                if recorded.is_some() {
+                    self.upload_later(media_id);
                 }
             }
             Err(DownloadError::OwnerGone { reason, .. }) => {
@@ -230,13 +232,12 @@ impl Inner {
 
     /// Gives the task to another account; `Err(wait)` to try again after `wait`.
     async fn take_over(&self, media_id: i64) -> Result<(), Duration> {
-        let task = match self.store.get(media_id) {
-            Ok(Some(task)) if !task.state.is_finished() => task,
-            Ok(_) => return Ok(()),
-            Err(error) => {
-                tracing::error!(media_id, %error, "cannot read a media task");
-                return Ok(());
-            }
+        let read = self
+            .until_recorded(media_id, "read the task", || self.store.get(media_id))
+            .await;
+        let task = match read {
+            Some(Some(task)) if !task.state.is_finished() => task,
+            _ => return Ok(()),
         };
         let Some(peer) = PeerId::from_bot_api_dialog_id(task.chat_id) else {
             self.fail(media_id, "orphaned", "its account is gone and the message's chat is unknown, so no other account can refetch it");
@@ -257,11 +258,13 @@ impl Inner {
             Ok(location) => {
                 let new_owner = located.id();
                 let moved = self
-                    .store
-                    .set_owner(media_id, new_owner, &location)
-                    .and_then(|()| self.store.set_state(media_id, TaskState::Queued, None));
-                if let Err(error) = moved {
-                    tracing::error!(media_id, %error, "cannot record a takeover");
+                    .until_recorded(media_id, "record a takeover", || {
+                        self.store
+                            .set_owner(media_id, new_owner, &location)
+                            .and_then(|()| self.store.set_state(media_id, TaskState::Queued, None))
+                    })
+                    .await;
+                if moved.is_none() {
                     return Ok(());
                 }
                 tracing::info!(
@@ -285,17 +288,31 @@ impl Inner {
         }
     }
 
-    /// Records a task as failed for good (until the media is met again).
+    /// Records a task as failed for good (until the media is met again); if the table
+    /// refuses, the record is tried again in the background until it takes.
     pub(crate) fn fail(&self, media_id: i64, reason: &str, detail: &str) {
         tracing::warn!(media_id, reason, detail, "media task failed");
         self.stats.failed(reason);
         let error = format!("{reason}: {detail}");
-        if let Err(error) = self
+        if self
             .store
             .set_state(media_id, TaskState::Failed, Some(&error))
+            .is_ok()
         {
-            tracing::error!(media_id, %error, "cannot record a media task's failure");
+            return;
         }
+        let Some(retry) = self.me.upgrade() else {
+            return;
+        };
+        tokio::spawn(async move {
+            retry
+                .until_recorded(media_id, "record a failure", || {
+                    retry
+                        .store
+                        .set_state(media_id, TaskState::Failed, Some(&error))
+                })
+                .await;
+        });
     }
 }
 

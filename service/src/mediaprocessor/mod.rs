@@ -276,7 +276,39 @@ impl Inner {
     fn staging_path(&self, key: &str) -> PathBuf {
         staging_file(&self.staging_dir, key)
     }
+
+    /// Runs `step` (a read or write of the task table, `what` in the log) until it succeeds,
+    /// or None once the pipeline stops. A table that refuses (a full disk, an I/O error, a
+    /// lock held elsewhere) holds this task where it is: nothing moves on as if the step had
+    /// been recorded, and nothing is dropped or left for the next start. Each refusal is
+    /// counted (`tgc_media_table_retries_total`) and waited out with growing pauses.
+    pub(crate) async fn until_recorded<T>(
+        &self,
+        media_id: i64,
+        what: &'static str,
+        mut step: impl FnMut() -> Result<T, StoreError>,
+    ) -> Option<T> {
+        let mut wait = TABLE_FIRST_WAIT;
+        loop {
+            match step() {
+                Ok(done) => return Some(done),
+                Err(error) => {
+                    self.stats.table_retry();
+                    tracing::warn!(media_id, %error, what, retry_in = ?wait, "the media task table refused a step; it is tried again");
+                }
+            }
+            tokio::select! {
+                _ = self.cancel.cancelled() => return None,
+                () = tokio::time::sleep(wait) => {}
+            }
+            wait = (wait * 2).min(TABLE_MAX_WAIT);
+        }
+    }
 }
+
+/// The first pause after the task table refused a step, and the longest.
+const TABLE_FIRST_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+const TABLE_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The bytes of the files in the staging directory but `except` (the file of the download
 /// about to start or resume): what waits for an upload.

@@ -31,6 +31,9 @@ pub struct MediaStats {
     pub staging_waits: u64,
     /// Downloads put off because the disk was full (they wait; they do not fail).
     pub disk_full_waits: u64,
+    /// Steps the task table refused (full disk, I/O error, busy), waited out and tried
+    /// again.
+    pub table_retries: u64,
     /// Failures by reason (`gone`, `telegram`, `io`, `storage`, `orphaned`, …).
     pub failures: BTreeMap<String, u64>,
 }
@@ -45,6 +48,7 @@ pub(crate) struct Stats {
     takeovers: AtomicU64,
     staging_waits: AtomicU64,
     disk_full_waits: AtomicU64,
+    table_retries: AtomicU64,
     failures: Mutex<BTreeMap<String, u64>>,
     /// Bumped on every change of any counter, for whoever waits on one of them.
     changes: watch::Sender<u64>,
@@ -61,6 +65,7 @@ impl Stats {
             takeovers: AtomicU64::new(0),
             staging_waits: AtomicU64::new(0),
             disk_full_waits: AtomicU64::new(0),
+            table_retries: AtomicU64::new(0),
             failures: Mutex::new(BTreeMap::new()),
             changes: watch::Sender::new(0),
         }
@@ -104,6 +109,11 @@ impl Stats {
         self.changed();
     }
 
+    pub fn table_retry(&self) {
+        self.table_retries.fetch_add(1, Ordering::Relaxed);
+        self.changed();
+    }
+
     pub fn failed(&self, reason: &str) {
         *self
             .failures
@@ -136,6 +146,7 @@ impl Stats {
             takeovers: self.takeovers.load(Ordering::Relaxed),
             staging_waits: self.staging_waits.load(Ordering::Relaxed),
             disk_full_waits: self.disk_full_waits.load(Ordering::Relaxed),
+            table_retries: self.table_retries.load(Ordering::Relaxed),
             failures: self
                 .failures
                 .lock()

@@ -51,13 +51,12 @@ impl Inner {
     }
 
     async fn upload_one(&self, media_id: i64) {
-        let task = match self.store.get(media_id) {
-            Ok(Some(task)) if task.state == TaskState::Uploading => task,
-            Ok(_) => return,
-            Err(error) => {
-                tracing::error!(media_id, %error, "cannot read a media task");
-                return;
-            }
+        let read = self
+            .until_recorded(media_id, "read the task", || self.store.get(media_id))
+            .await;
+        let task = match read {
+            Some(Some(task)) if task.state == TaskState::Uploading => task,
+            _ => return,
         };
         let staging = self.staging_path(&task.key);
         let mut backoff = FIRST_BACKOFF;
@@ -69,14 +68,14 @@ impl Inner {
                     // download it again rather than store nothing.
                     tracing::warn!(media_id, path = %staging.display(), "staging file missing: downloading again");
                     let requeued = self
-                        .store
-                        .clear_chunks(media_id)
-                        .and_then(|()| self.store.set_state(media_id, TaskState::Queued, None));
-                    match requeued {
-                        Ok(()) => self.enqueue(&task),
-                        Err(error) => {
-                            tracing::error!(media_id, %error, "cannot requeue a media task")
-                        }
+                        .until_recorded(media_id, "requeue the task", || {
+                            self.store.clear_chunks(media_id).and_then(|()| {
+                                self.store.set_state(media_id, TaskState::Queued, None)
+                            })
+                        })
+                        .await;
+                    if requeued.is_some() {
+                        self.enqueue(&task);
                     }
                     return;
                 }
@@ -92,7 +91,7 @@ impl Inner {
                     if !already {
                         self.stats.uploaded(task.size);
                     }
-                    self.stored(&task, already, &staging);
+                    self.stored(&task, already, &staging).await;
                     return;
                 }
                 Err(error) if error.is_transient() => {
@@ -109,15 +108,17 @@ impl Inner {
         }
     }
 
-    fn stored(&self, task: &MediaTask, already: bool, staging: &std::path::Path) {
+    async fn stored(&self, task: &MediaTask, already: bool, staging: &std::path::Path) {
         let media_id = task.media_id;
         let recorded = self
-            .store
-            .set_state(media_id, TaskState::Stored, None)
-            .and_then(|()| self.store.clear_chunks(media_id));
-        if let Err(error) = recorded {
-            // The object is in storage; the next start finds it there and records it then.
-            tracing::error!(media_id, %error, "cannot record a stored media");
+            .until_recorded(media_id, "record a stored media", || {
+                self.store
+                    .set_state(media_id, TaskState::Stored, None)
+                    .and_then(|()| self.store.clear_chunks(media_id))
+            })
+            .await;
+        if recorded.is_none() {
+            // Stopping: the object is in storage; the next start finds it there.
             return;
         }
         if let Err(error) = std::fs::remove_file(staging)

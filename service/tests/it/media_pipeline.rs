@@ -172,6 +172,78 @@ async fn a_storage_outage_is_retried_with_backoff_until_storage_is_back() {
     processor.join().await;
 }
 
+/// Holds a write lock on the task table (as another process could) until `release` says.
+fn hold_the_task_table(
+    data: &std::path::Path,
+) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+    let path = data.join(tgc_model::media::task_store::FILE_NAME);
+    let (locked, is_locked) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let mut other = rusqlite::Connection::open(&path).expect("the task table opens");
+        let hold = other
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .expect("the write lock");
+        locked.send(()).expect("the test waits");
+        let _ = released.recv();
+        hold.rollback().expect("let go");
+    });
+    is_locked.recv().expect("the lock is held");
+    (release, holder)
+}
+
+/// The task table refuses the write that records an upload (its lock held elsewhere past
+/// the busy timeout, as a failing disk would refuse it): the upload is not forgotten in
+/// `uploading` until the next start; it is held, counted, and recorded once the table
+/// takes writes again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_task_table_write_holds_the_task_until_it_can_be_recorded() {
+    let moto = MotoServer::start();
+    let proxy = Proxy::start(moto.addr).await;
+    let setup = start().await;
+    let pool = setup.pool().await;
+    let cancel = CancellationToken::new();
+    let storage = s3_through(&moto, &proxy);
+    proxy.cut();
+    let processor = start_pipeline(&setup, &pool, storage.clone(), &cancel);
+    read_channel(&pool, &processor, 1, members(1)[0]).await;
+    let uploading = |processor: &MediaProcessor| {
+        processor
+            .counts()
+            .into_iter()
+            .find(|(state, _)| *state == TaskState::Uploading)
+            .map_or(0, |(_, n)| n)
+    };
+    // Every download done, every upload waiting for storage (retries keep the stats moving).
+    let mut stats = processor.watch_stats();
+    guarded(
+        "every task downloaded, waiting for storage",
+        stats.wait_for(|_| uploading(&processor) == PER_CHANNEL as u64),
+    )
+    .await
+    .expect("the pipeline runs");
+
+    let (release, holder) = hold_the_task_table(&setup.data());
+    proxy.restore();
+    guarded(
+        "an upload's record refused",
+        stats.wait_for(|_| processor.stats().table_retries >= 1),
+    )
+    .await
+    .expect("the pipeline runs");
+    release.send(()).expect("the holder waits");
+    holder.join().expect("the holder let go");
+
+    until_stored(&processor, PER_CHANNEL as u64).await;
+    assert_eq!(uploading(&processor), 0);
+    assert_stored_exactly(&s3(&moto.settings()), &expected_of_channel(1)).await;
+    let stats = processor.stats();
+    assert!(stats.failures.is_empty(), "{stats:?}");
+    println!("{} refused steps held and retried", stats.table_retries);
+    cancel.cancel();
+    processor.join().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn during_a_storage_outage_staging_holds_no_more_than_its_cap_and_nothing_fails() {
     let moto = MotoServer::start();
