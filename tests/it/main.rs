@@ -14,6 +14,7 @@ mod gateway_python;
 mod gateway_shutdown;
 mod media_serve;
 mod pool_cli;
+mod serve_kill_mixed;
 mod subscriptions_full_disk;
 mod subscriptions_kill_serve;
 mod subscriptions_serve_shutdown;

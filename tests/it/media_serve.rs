@@ -67,32 +67,34 @@ fn kill_world() -> World {
 
 /// Every media of the world: storage key → (size, SHA-256).
 fn expected(world: &World) -> BTreeMap<String, (u64, [u8; 32])> {
-    let mut out = BTreeMap::new();
-    for chat in world.chats.values() {
-        for media in chat.messages.iter().filter_map(|m| m.media.as_ref()) {
-            let thumb = if media.kind == MediaKind::Photo {
-                photo_sizes(media).last().map(|s| s.kind).unwrap_or("")
-            } else {
-                ""
-            };
-            let mut hasher = Sha256::new();
-            let mut offset = 0u64;
-            while offset < media.size {
-                let len = (media.size - offset).min(8 << 20) as usize;
-                hasher.update(media_bytes(world.seed, media.id, thumb, offset, len));
-                offset += len as u64;
-            }
-            out.insert(
-                storage_key(media.id),
-                (media.size, hasher.finalize().into()),
-            );
-        }
+    world
+        .chats
+        .values()
+        .flat_map(|chat| chat.messages.iter().filter_map(|m| m.media.as_ref()))
+        .map(|media| (storage_key(media.id), media_digest(world.seed, media)))
+        .collect()
+}
+
+/// The size and SHA-256 of what telesim serves for `media` (a photo's largest size) in a
+/// world of `seed`: what storage must hold under its key.
+pub(crate) fn media_digest(seed: u64, media: &Media) -> (u64, [u8; 32]) {
+    let thumb = if media.kind == MediaKind::Photo {
+        photo_sizes(media).last().map(|s| s.kind).unwrap_or("")
+    } else {
+        ""
+    };
+    let mut hasher = Sha256::new();
+    let mut offset = 0u64;
+    while offset < media.size {
+        let len = (media.size - offset).min(8 << 20) as usize;
+        hasher.update(media_bytes(seed, media.id, thumb, offset, len));
+        offset += len as u64;
     }
-    out
+    (media.size, hasher.finalize().into())
 }
 
 /// What the local storage directory holds: key → (size, SHA-256), streamed.
-fn stored(dir: &Path) -> BTreeMap<String, (u64, [u8; 32])> {
+pub(crate) fn stored(dir: &Path) -> BTreeMap<String, (u64, [u8; 32])> {
     let mut out = BTreeMap::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return out;
