@@ -47,6 +47,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "media.parallel_chunks",
     "media.uploads",
     "media.staging_max",
+    "media.verify_hashes",
     "media.enabled",
     "rabbitmq.enabled",
     "rabbitmq.url",

@@ -120,6 +120,9 @@ pub struct MediaSettings {
     /// Bytes of downloaded files waiting in `media-staging/` for their upload; past it new
     /// downloads pause (a storage outage must not fill the disk).
     pub staging_max: u64,
+    /// Whether a downloaded file is checked against the SHA-256 hashes Telegram gives for
+    /// its parts before it is stored.
+    pub verify_hashes: bool,
     /// Whether media is downloaded at all.
     pub enabled: bool,
 }

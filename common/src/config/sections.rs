@@ -212,6 +212,7 @@ pub fn media(r: &mut Reader<'_>) -> MediaSettings {
             values::byte_size,
             show_bytes,
         ),
+        verify_hashes: r.value("media.verify_hashes", true, values::boolean, show),
         enabled: r.value("media.enabled", true, values::boolean, show),
     }
 }

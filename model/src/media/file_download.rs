@@ -16,6 +16,12 @@
 //! what waiting cannot mend ends it: a lost authorization, a deleted message, a permanent
 //! refusal, a wait longer than the caller allows.
 //!
+//! A complete file is checked before it is handed back: against the SHA-256 of each part
+//! that Telegram gives (`upload.getFileHashes`, when [`DownloadOptions::verify_hashes`]).
+//! The chunks under a part that does not match are fetched again, once; a second mismatch
+//! ends the download ([`DownloadError::HashMismatch`]). A file Telegram gives no hashes for
+//! is checked by size only (the staging file has the task's size from the start).
+//!
 //! The caller owns the task's state in the store and the account's pending-download count
 //! ([`TeleClient::begin_download`]); this module only fetches and records chunks.
 
@@ -27,6 +33,7 @@ use std::time::{Duration, Instant};
 
 use grammers_client::{InvocationError, tl};
 use grammers_session::Session as _;
+use sha2::{Digest, Sha256};
 
 use super::chunks::{Chunk, ChunkSizeError, check_chunk_size, plan};
 use super::location::FileLocation;
@@ -37,6 +44,8 @@ use crate::teleclient::{AccountId, AccountState, Failure, TeleClient, classify};
 
 /// The method flood waits are charged to.
 pub const GET_FILE: &str = "upload.getFile";
+/// The method that gives the hashes of a file's parts.
+pub const GET_FILE_HASHES: &str = "upload.getFileHashes";
 
 /// More refreshes than this in one download means Telegram keeps refusing fresh
 /// references: a permanent problem, not an expiry.
@@ -55,6 +64,8 @@ pub struct DownloadOptions {
     /// How long the download waits for a disconnected account to come back before it
     /// ends with [`DownloadError::Unreachable`].
     pub reconnect_wait: Duration,
+    /// Whether the finished file is checked against Telegram's hashes of its parts.
+    pub verify_hashes: bool,
 }
 
 impl Default for DownloadOptions {
@@ -64,6 +75,7 @@ impl Default for DownloadOptions {
             parallel_chunks: 4,
             max_flood_wait: Duration::from_secs(300),
             reconnect_wait: Duration::from_secs(300),
+            verify_hashes: true,
         }
     }
 }
@@ -138,6 +150,14 @@ pub enum DownloadError {
         account: AccountId,
         media_id: i64,
         refreshes: u32,
+    },
+    #[error(
+        "media {media_id}: the {len} bytes at offset {offset} still differ from Telegram's hash after they were fetched again"
+    )]
+    HashMismatch {
+        media_id: i64,
+        offset: u64,
+        len: u64,
     },
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -225,15 +245,39 @@ pub async fn download(
         }),
         refresh_gate: tokio::sync::Mutex::new(()),
     };
-    let workers = options.parallel_chunks.max(1);
-    futures_util::future::try_join_all((0..workers).map(|_| run.worker())).await?;
-    // Each chunk was synced before it was recorded; this last sync covers the file's size
-    // and metadata before the caller uploads it (the upload checks the size again).
-    let file = Arc::clone(&run.file);
-    tokio::task::spawn_blocking(move || file.sync_data())
-        .await
-        .map_err(|join| run.io(std::io::Error::other(join)))?
-        .map_err(|source| run.io(source))?;
+    run.fetch_all().await?;
+    if options.verify_hashes {
+        let mismatched = run.mismatched_parts(0, task.size).await?;
+        if !mismatched.is_empty() {
+            tracing::warn!(
+                account = %account.id(),
+                media_id = task.media_id,
+                parts = mismatched.len(),
+                "parts of a downloaded file differ from Telegram's hashes: fetching them again"
+            );
+            let again: Vec<Chunk> = plan(task.size, chunk_size)
+                .into_iter()
+                .filter(|chunk| mismatched.iter().any(|part| part.overlaps(chunk)))
+                .collect();
+            let indices: Vec<u32> = again.iter().map(|chunk| chunk.index).collect();
+            store.forget_chunks(task.media_id, &indices)?;
+            *run.queue.lock().unwrap_or_else(|p| p.into_inner()) =
+                again.into_iter().rev().collect();
+            run.fetch_all().await?;
+            for part in mismatched {
+                let still = run
+                    .mismatched_parts(part.offset, part.offset + part.len)
+                    .await?;
+                if let Some(part) = still.first() {
+                    return Err(DownloadError::HashMismatch {
+                        media_id: task.media_id,
+                        offset: part.offset,
+                        len: part.len,
+                    });
+                }
+            }
+        }
+    }
     Ok(run.lock().location.clone())
 }
 
@@ -304,6 +348,19 @@ struct Shared {
     auth_copied: HashSet<i32>,
 }
 
+/// A byte range of the file that Telegram hashed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Part {
+    offset: u64,
+    len: u64,
+}
+
+impl Part {
+    fn overlaps(&self, chunk: &Chunk) -> bool {
+        chunk.offset < self.offset + self.len && self.offset < chunk.offset + u64::from(chunk.len)
+    }
+}
+
 /// What to do after a refused call.
 enum Next {
     Retry,
@@ -311,6 +368,115 @@ enum Next {
 }
 
 impl Run<'_> {
+    /// Fetches every chunk in the queue with `parallel_chunks` workers, then syncs the
+    /// file. Each chunk was synced before it was recorded; this last sync covers the
+    /// file's size and metadata before the caller uploads it.
+    async fn fetch_all(&self) -> Result<(), DownloadError> {
+        let workers = self.options.parallel_chunks.max(1);
+        futures_util::future::try_join_all((0..workers).map(|_| self.worker())).await?;
+        let file = Arc::clone(&self.file);
+        tokio::task::spawn_blocking(move || file.sync_data())
+            .await
+            .map_err(|join| self.io(std::io::Error::other(join)))?
+            .map_err(|source| self.io(source))
+    }
+
+    /// The parts of the staged file between `from` and `to` whose SHA-256 differs from
+    /// the one Telegram gives (`upload.getFileHashes`, a few parts per call). Empty when
+    /// every part matches, or as far as Telegram gives hashes.
+    async fn mismatched_parts(&self, from: u64, to: u64) -> Result<Vec<Part>, DownloadError> {
+        let size = self.task.size;
+        let to = to.min(size);
+        let mut checked = from;
+        let mut mismatched = Vec::new();
+        while checked < to {
+            let Some(hashes) = self.file_hashes(checked).await? else {
+                break;
+            };
+            let parts: Vec<(Part, Vec<u8>)> = hashes
+                .into_iter()
+                .filter_map(|hash| {
+                    let tl::enums::FileHash::Hash(hash) = hash;
+                    let offset = u64::try_from(hash.offset).ok()?;
+                    let limit = u64::try_from(hash.limit).ok()?;
+                    (limit > 0 && offset < size).then(|| {
+                        let len = limit.min(size - offset);
+                        (Part { offset, len }, hash.hash)
+                    })
+                })
+                .collect();
+            let reach = parts
+                .iter()
+                .map(|(part, _)| part.offset + part.len)
+                .max()
+                .unwrap_or(0);
+            if reach <= checked {
+                // Nothing new from here on: what is unhashed is checked by size only.
+                break;
+            }
+            let wanted: Vec<(Part, Vec<u8>)> = parts
+                .into_iter()
+                .filter(|(part, _)| part.offset < to && part.offset + part.len > from)
+                .collect();
+            let file = Arc::clone(&self.file);
+            let compared = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<Part>> {
+                let mut differ = Vec::new();
+                for (part, hash) in wanted {
+                    let mut bytes = vec![0u8; usize::try_from(part.len).unwrap_or(usize::MAX)];
+                    file.read_exact_at(&mut bytes, part.offset)?;
+                    if Sha256::digest(&bytes).as_slice() != hash.as_slice() {
+                        differ.push(part);
+                    }
+                }
+                Ok(differ)
+            })
+            .await
+            .map_err(|join| self.io(std::io::Error::other(join)))?
+            .map_err(|source| self.io(source))?;
+            mismatched.extend(compared);
+            checked = reach;
+        }
+        Ok(mismatched)
+    }
+
+    /// Telegram's hashes of the parts from the one holding `offset` on; None when Telegram
+    /// will not give them for this file (the download then trusts the size).
+    async fn file_hashes(
+        &self,
+        offset: u64,
+    ) -> Result<Option<Vec<tl::enums::FileHash>>, DownloadError> {
+        loop {
+            self.wait_until_usable(GET_FILE_HASHES).await?;
+            let (location, generation, dc) = {
+                let shared = self.lock();
+                (shared.location.clone(), shared.generation, shared.dc)
+            };
+            let request = tl::functions::upload::GetFileHashes {
+                location: location.input(),
+                offset: i64::try_from(offset).unwrap_or(i64::MAX),
+            };
+            self.account.pace().await;
+            let error = match self.account.client().invoke_in_dc(dc, &request).await {
+                Ok(hashes) => {
+                    self.account.succeeded();
+                    return Ok(Some(hashes));
+                }
+                Err(error) => error,
+            };
+            match self
+                .after_file_error(GET_FILE_HASHES, error, generation, dc)
+                .await
+            {
+                Next::Retry => continue,
+                Next::Stop(DownloadError::Telegram { source, .. }) => {
+                    tracing::debug!(media_id = self.task.media_id, error = %source, "no hashes for this file: checked by size only");
+                    return Ok(None);
+                }
+                Next::Stop(error) => return Err(error),
+            }
+        }
+    }
+
     /// Takes chunks until none are left.
     async fn worker(&self) -> Result<(), DownloadError> {
         loop {
@@ -376,14 +542,22 @@ impl Run<'_> {
                 }
                 Err(error) => error,
             };
-            match self.after_get_file_error(error, generation, dc).await {
+            match self.after_file_error(GET_FILE, error, generation, dc).await {
                 Next::Retry => continue,
                 Next::Stop(error) => return Err(error),
             }
         }
     }
 
-    async fn after_get_file_error(&self, error: InvocationError, generation: u64, dc: i32) -> Next {
+    /// The reading of a refused call on the file (`method`: `upload.getFile` or
+    /// `upload.getFileHashes`, which Telegram answers with the same errors).
+    async fn after_file_error(
+        &self,
+        method: &'static str,
+        error: InvocationError,
+        generation: u64,
+        dc: i32,
+    ) -> Next {
         if let InvocationError::Rpc(rpc) = &error {
             match rpc.name.as_str() {
                 "FILE_REFERENCE_EXPIRED" => {
@@ -402,7 +576,7 @@ impl Run<'_> {
                 }
                 "FILE_MIGRATE" if rpc.code == 303 => {
                     let Some(target) = rpc.value.and_then(|v| i32::try_from(v).ok()) else {
-                        return Next::Stop(self.telegram(GET_FILE, error));
+                        return Next::Stop(self.telegram(method, error));
                     };
                     tracing::debug!(
                         media_id = self.task.media_id,
@@ -416,14 +590,14 @@ impl Run<'_> {
                 "AUTH_KEY_UNREGISTERED" if self.is_foreign_dc(dc) => {
                     return match self.copy_auth(dc).await {
                         Ok(true) => Next::Retry,
-                        Ok(false) => Next::Stop(self.telegram(GET_FILE, error)),
+                        Ok(false) => Next::Stop(self.telegram(method, error)),
                         Err(error) => Next::Stop(error),
                     };
                 }
                 _ => {}
             }
         }
-        self.after_failure(GET_FILE, error)
+        self.after_failure(method, error)
     }
 
     /// The pool's reading of a failure, for a download that stays on its account.

@@ -359,6 +359,21 @@ impl TaskStore {
             .map_err(|source| self.sql(source))
     }
 
+    /// Forgets some chunks of the media (their bytes turned out wrong): they are fetched
+    /// again.
+    pub fn forget_chunks(&self, media_id: i64, indices: &[u32]) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|source| self.sql(source))?;
+        for index in indices {
+            tx.execute(
+                "delete from chunks where media_id = ?1 and idx = ?2",
+                params![media_id, index],
+            )
+            .map_err(|source| self.sql(source))?;
+        }
+        tx.commit().map_err(|source| self.sql(source))
+    }
+
     /// Forgets the media's chunks (its staging file is gone, or the task is finished).
     pub fn clear_chunks(&self, media_id: i64) -> Result<(), StoreError> {
         self.conn()

@@ -331,5 +331,6 @@ fn failure_reason(error: &DownloadError) -> &'static str {
         DownloadError::ReferenceRejected { .. } => "reference_rejected",
         DownloadError::Store(_) => "task_table",
         DownloadError::ChunkSize(_) => "chunk_size",
+        DownloadError::HashMismatch { .. } => "hash_mismatch",
     }
 }

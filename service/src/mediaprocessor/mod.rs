@@ -56,6 +56,8 @@ pub struct MediaConfig {
     pub parallel_chunks: usize,
     /// Bytes of files waiting in staging past which new downloads pause.
     pub staging_max: u64,
+    /// Whether finished files are checked against Telegram's hashes of their parts.
+    pub verify_hashes: bool,
     /// Where `media.sqlite` and the staging files live.
     pub data_dir: PathBuf,
 }
@@ -74,6 +76,7 @@ impl MediaConfig {
             chunk_size: 512 * 1024,
             parallel_chunks: 4,
             staging_max: 4 << 30,
+            verify_hashes: true,
             data_dir: data_dir.into(),
         }
     }
@@ -90,6 +93,7 @@ impl MediaConfig {
             chunk_size: media.chunk_size,
             parallel_chunks: media.parallel_chunks,
             staging_max: media.staging_max,
+            verify_hashes: media.verify_hashes,
             data_dir: settings.data.dir.clone(),
         }
     }
@@ -160,6 +164,7 @@ impl MediaProcessor {
                 // `media.chunk_size` is checked to be at most 512 KiB when read.
                 chunk_size: u32::try_from(config.chunk_size).unwrap_or(512 * 1024),
                 parallel_chunks: config.parallel_chunks,
+                verify_hashes: config.verify_hashes,
                 ..DownloadOptions::default()
             },
             downloads: Semaphore::new(config.downloads_total),

@@ -178,13 +178,14 @@ impl Setup {
     }
 }
 
-/// Options with `chunk_size` and `parallel` workers, and no wait cut short.
+/// Options with `chunk_size` and `parallel` workers, hashes checked, and no wait cut short.
 pub fn options(chunk_size: u32, parallel: usize) -> DownloadOptions {
     DownloadOptions {
         chunk_size,
         parallel_chunks: parallel,
         max_flood_wait: Duration::from_secs(60),
         reconnect_wait: Duration::from_secs(60),
+        verify_hashes: true,
     }
 }
 

@@ -6,16 +6,26 @@
 //! boundary (`LIMIT_INVALID`); reading past the end gives empty bytes. A reference that is not
 //! the media's current one answers `FILE_REFERENCE_EXPIRED` until the client fetches the
 //! message again; another account's reference is `FILE_REFERENCE_INVALID`.
+//!
+//! `upload.getFileHashes`: the SHA-256 of each 128 KiB part of the file, [`HASHES_PER_CALL`]
+//! parts from the part that holds `offset` (Telegram also answers a window of parts per
+//! call), under the same location rules. A test can make the chunks that hold one byte of a
+//! media come back corrupted ([`crate::api::Telegram::corrupt_chunks`]), as a broken path
+//! might.
 
 use super::RpcError;
 use super::convert::file_reference;
 use super::state::State;
 use crate::world::{Media, generated, media_bytes};
 use grammers_tl_types::{enums, functions, types};
+use sha2::{Digest, Sha256};
 
 pub const KIB: i64 = 1024;
 pub const MIB: i64 = 1024 * 1024;
 pub const MAX_CHUNK: i64 = 512 * KIB;
+/// The part `upload.getFileHashes` hashes, and how many parts one call answers.
+pub const HASH_PART: u64 = 128 * 1024;
+pub const HASHES_PER_CALL: u64 = 8;
 
 impl State {
     /// The media with this id, wherever it is attached.
@@ -34,15 +44,6 @@ impl State {
         me: i64,
         request: functions::upload::GetFile,
     ) -> Result<enums::upload::File, RpcError> {
-        let (id, access_hash, reference, thumb) = match &request.location {
-            enums::InputFileLocation::InputDocumentFileLocation(l) => {
-                (l.id, l.access_hash, &l.file_reference, &l.thumb_size)
-            }
-            enums::InputFileLocation::InputPhotoFileLocation(l) => {
-                (l.id, l.access_hash, &l.file_reference, &l.thumb_size)
-            }
-            _ => return Err(RpcError::bad_request("LOCATION_INVALID")),
-        };
         if request.offset < 0 || request.offset % KIB != 0 {
             return Err(RpcError::bad_request("OFFSET_INVALID"));
         }
@@ -54,6 +55,68 @@ impl State {
         {
             return Err(RpcError::bad_request("LIMIT_INVALID"));
         }
+        let located = self.locate_file(me, &request.location)?;
+        let start = (request.offset as u64).min(located.size);
+        let len = (limit as u64).min(located.size - start) as usize;
+        let mut bytes = media_bytes(self.world.seed, located.id, &located.thumb, start, len);
+        let file = self.files.entry(located.id).or_default();
+        if let Some((at, times)) = file.corrupt
+            && at >= start
+            && at < start + bytes.len() as u64
+        {
+            bytes[(at - start) as usize] ^= 0xff;
+            file.corrupt = (times > 1).then_some((at, times - 1));
+        }
+        let mtime = self.world.epoch;
+        Ok(enums::upload::File::File(types::upload::File {
+            r#type: file_type(&located.media.mime()),
+            mtime,
+            bytes,
+        }))
+    }
+
+    pub(crate) fn get_file_hashes(
+        &mut self,
+        me: i64,
+        request: functions::upload::GetFileHashes,
+    ) -> Result<Vec<enums::FileHash>, RpcError> {
+        if request.offset < 0 {
+            return Err(RpcError::bad_request("OFFSET_INVALID"));
+        }
+        let located = self.locate_file(me, &request.location)?;
+        let first = request.offset as u64 / HASH_PART * HASH_PART;
+        let hashes = (0..HASHES_PER_CALL)
+            .map(|k| first + k * HASH_PART)
+            .take_while(|&offset| offset < located.size)
+            .map(|offset| {
+                let len = HASH_PART.min(located.size - offset) as usize;
+                let bytes = media_bytes(self.world.seed, located.id, &located.thumb, offset, len);
+                enums::FileHash::Hash(types::FileHash {
+                    offset: offset as i64,
+                    limit: len as i32,
+                    hash: Sha256::digest(&bytes).to_vec(),
+                })
+            })
+            .collect();
+        Ok(hashes)
+    }
+
+    /// The media a file location names, checked as Telegram checks it: the media exists,
+    /// the access hash is `me`'s, the file reference is current and `me`'s, the size exists.
+    fn locate_file(
+        &self,
+        me: i64,
+        location: &enums::InputFileLocation,
+    ) -> Result<LocatedFile, RpcError> {
+        let (id, access_hash, reference, thumb) = match location {
+            enums::InputFileLocation::InputDocumentFileLocation(l) => {
+                (l.id, l.access_hash, &l.file_reference, &l.thumb_size)
+            }
+            enums::InputFileLocation::InputPhotoFileLocation(l) => {
+                (l.id, l.access_hash, &l.file_reference, &l.thumb_size)
+            }
+            _ => return Err(RpcError::bad_request("LOCATION_INVALID")),
+        };
         let media = self
             .find_media(id)
             .ok_or_else(|| RpcError::bad_request("FILE_ID_INVALID"))?;
@@ -76,15 +139,12 @@ impl State {
         let size = media
             .file_size(thumb)
             .ok_or_else(|| RpcError::bad_request("LOCATION_INVALID"))?;
-        let start = (request.offset as u64).min(size);
-        let len = (limit as u64).min(size - start) as usize;
-        let bytes = media_bytes(self.world.seed, id, thumb, start, len);
-        let mtime = self.world.epoch;
-        Ok(enums::upload::File::File(types::upload::File {
-            r#type: file_type(&media.mime()),
-            mtime,
-            bytes,
-        }))
+        Ok(LocatedFile {
+            id,
+            thumb: thumb.clone(),
+            size,
+            media,
+        })
     }
 
     /// Invalidates the references clients hold for a media until its message is fetched again.
@@ -93,6 +153,18 @@ impl State {
         state.generation += 1;
         state.expired = true;
     }
+
+    pub(crate) fn corrupt_chunks(&mut self, media_id: i64, at: u64, times: u32) {
+        self.files.entry(media_id).or_default().corrupt = (times > 0).then_some((at, times));
+    }
+}
+
+/// A file a location names, found and checked.
+struct LocatedFile {
+    id: i64,
+    thumb: String,
+    size: u64,
+    media: Media,
 }
 
 fn file_type(mime: &str) -> enums::storage::FileType {

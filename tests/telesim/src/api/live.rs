@@ -90,6 +90,12 @@ impl Telegram {
         self.lock().expire_file_reference(media_id);
     }
 
+    /// The next `times` chunks of this media served by `upload.getFile` that hold byte `at`
+    /// come back with that byte flipped.
+    pub fn corrupt_chunks(&self, media_id: i64, at: u64, times: u32) {
+        self.lock().corrupt_chunks(media_id, at, times);
+    }
+
     /// A channel's current pts (None for unknown chats and small groups).
     pub fn channel_pts(&self, chat_id: i64) -> Option<i32> {
         self.lock().channel_boxes.get(&chat_id).map(|b| b.pts)

@@ -155,6 +155,7 @@ impl State {
                 ok(self.recommendations(me, parse(body)?)?)
             }
             f::upload::GetFile::ID => ok(self.get_file(me, parse(body)?)?),
+            f::upload::GetFileHashes::ID => ok(self.get_file_hashes(me, parse(body)?)?),
             other => Err(RpcError::not_implemented(other)),
         }
     }

@@ -71,11 +71,13 @@ pub(crate) struct History {
     pub top_id: i32,
 }
 
-/// Whether a file reference handed out for a media is still good.
+/// Whether a file reference handed out for a media is still good, and a pending corruption.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct FileRef {
     pub generation: u32,
     pub expired: bool,
+    /// The byte at this offset comes back flipped in the next N chunks served that hold it.
+    pub corrupt: Option<(u64, u32)>,
 }
 
 pub(crate) struct Subscriber {
