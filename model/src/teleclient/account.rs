@@ -58,5 +58,7 @@ pub struct AccountReport {
     /// Counted since start.
     pub resolves: u64,
     pub flood_waits: u64,
+    /// Times the account, active, was found disconnected.
+    pub disconnections: u64,
     pub requests: u64,
 }

@@ -125,6 +125,8 @@ pub struct TeleClient {
     pending_downloads: AtomicU32,
     resolves: AtomicU64,
     flood_waits: AtomicU64,
+    /// Times an active account was found disconnected.
+    disconnections: AtomicU64,
     requests: AtomicU64,
 }
 
@@ -260,6 +262,7 @@ impl TeleClient {
             pending_downloads: AtomicU32::new(0),
             resolves: AtomicU64::new(0),
             flood_waits: AtomicU64::new(0),
+            disconnections: AtomicU64::new(0),
             requests: AtomicU64::new(0),
         })
     }
@@ -509,6 +512,9 @@ impl TeleClient {
                 reason: reason.to_owned(),
             };
             tracing::warn!(account = %self.id, reason, retry_in = ?backoff, "account disconnected");
+            if was_active {
+                self.disconnections.fetch_add(1, Ordering::Relaxed);
+            }
             was_active
         };
         self.state_changed.notify_waiters();
@@ -562,6 +568,7 @@ impl TeleClient {
             resolves_left: status.resolve_budget.left(now),
             resolves: self.resolves.load(Ordering::Relaxed),
             flood_waits: self.flood_waits.load(Ordering::Relaxed),
+            disconnections: self.disconnections.load(Ordering::Relaxed),
             requests: self.requests.load(Ordering::Relaxed),
         }
     }

@@ -158,11 +158,16 @@ impl Collector for PoolCollector {
                     .encode(cooling.encode_family(&labels)?)?;
             }
         }
-        let counters: [(&str, &str, AccountCounter); 3] = [
+        let counters: [(&str, &str, AccountCounter); 4] = [
             (
                 "account_flood_waits",
                 "FLOOD_WAIT answers per account since start",
                 |a| a.flood_waits,
+            ),
+            (
+                "account_disconnections",
+                "Times each account lost its connection since start",
+                |a| a.disconnections,
             ),
             (
                 "account_resolves",

@@ -70,6 +70,7 @@ fn account_json(account: &AccountReport) -> Value {
         "resolves_left": account.resolves_left,
         "resolves": account.resolves,
         "flood_waits": account.flood_waits,
+        "disconnections": account.disconnections,
         "requests": account.requests,
     })
 }
