@@ -15,6 +15,8 @@ use tgc_common::Settings;
 use cli::{AccountsCommand, Cli, Command, ConfigCommand};
 
 fn main() -> ExitCode {
+    // Before anything is created: session files, media objects, logs, exports.
+    tgc_common::private_files::keep_new_files_private();
     let cli = Cli::parse();
     match &cli.command {
         // `config check` prints the errors itself, in full, as its output.

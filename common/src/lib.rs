@@ -6,8 +6,8 @@
 //! settings into a tracing subscriber ([`logging`]), keeping secrets out of logs
 //! ([`secret`]), the murmur3 hashing shared by the pool and the media pipeline
 //! ([`hashing`]), the one way the gateway opens its own SQLite files ([`sqlite`]), the
-//! process's open-file limit ([`descriptors`]), and blocking work inside async code
-//! ([`blocking`]).
+//! process's open-file limit ([`descriptors`]) and its umask ([`private_files`]), and
+//! blocking work inside async code ([`blocking`]).
 
 pub mod blocking;
 pub mod clock;
@@ -15,6 +15,7 @@ pub mod config;
 pub mod descriptors;
 pub mod hashing;
 pub mod logging;
+pub mod private_files;
 pub mod properties;
 pub mod secret;
 pub mod sqlite;

@@ -8,6 +8,7 @@
 //! the gateway somewhere else: mid-publish, mid-download, mid-upload, mid-reply, at start-up.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::PermissionsExt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -243,11 +244,23 @@ async fn twenty_sigkills_at_random_moments_of_a_mixed_workload_lose_nothing() {
         .values()
         .map(|media| (storage_key(media.id), media_digest(DEMO_SEED, media)))
         .collect();
-    let have = stored(&gateway.dir.path().join("data").join("media"));
+    let media_dir = gateway.dir.path().join("data").join("media");
+    let have = stored(&media_dir);
     assert_eq!(
         have, want,
         "every media stored once, byte-exact, nothing else"
     );
+    for entry in std::fs::read_dir(&media_dir).expect("the media directory") {
+        let path = entry.expect("an entry").path();
+        let mode = std::fs::metadata(&path)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{} is its owner's alone", path.display());
+    }
+    let mode = std::fs::metadata(&media_dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "the media directory is its owner's alone");
     println!(
         "{KILLS} SIGKILLs: {} live messages ({} repeats), {} media stored",
         asked.posted.len(),
