@@ -25,18 +25,10 @@ async fn download_and_check(setup: &Setup, sample: Sample, chunk_size: u32, para
     let task = setup.task(sample).await;
     let staging = setup.staging(sample);
     let before = setup.get_file_calls();
-    let location = guarded(
-        "download",
-        download(
-            &setup.account,
-            &task,
-            &setup.store,
-            &staging,
-            &options(chunk_size, parallel),
-        ),
-    )
-    .await
-    .unwrap_or_else(|error| panic!("downloading {sample:?}: {error}"));
+    let location = setup
+        .download(&task, &staging, chunk_size, parallel)
+        .await
+        .unwrap_or_else(|error| panic!("downloading {sample:?}: {error}"));
     assert_eq!(location, task.location, "nothing expired, nothing moved");
     assert_eq!(
         file_sha(&staging),
@@ -101,18 +93,10 @@ async fn a_flood_wait_mid_file_is_waited_out_and_fetches_each_chunk_once() {
     );
     let before = setup.get_file_calls();
     let staging = setup.staging(sample);
-    guarded(
-        "download",
-        download(
-            &setup.account,
-            &task,
-            &setup.store,
-            &staging,
-            &options(chunk_size, 4),
-        ),
-    )
-    .await
-    .expect("the download outlasts the flood wait");
+    setup
+        .download(&task, &staging, chunk_size, 4)
+        .await
+        .expect("the download outlasts the flood wait");
     assert_eq!(file_sha(&staging), expected_sha(sample));
     assert_eq!(
         setup.get_file_calls() - before,
@@ -141,18 +125,10 @@ async fn a_corrupted_chunk_is_caught_by_telegrams_hashes_and_fetched_again() {
     let before = setup.get_file_calls();
     let hashes_before = setup.base.sim.counters.get(ALICE, "upload.getFileHashes");
     let staging = setup.staging(sample);
-    guarded(
-        "download",
-        download(
-            &setup.account,
-            &task,
-            &setup.store,
-            &staging,
-            &options(chunk_size, 4),
-        ),
-    )
-    .await
-    .expect("the corrupted part is fetched again");
+    setup
+        .download(&task, &staging, chunk_size, 4)
+        .await
+        .expect("the corrupted part is fetched again");
     assert_eq!(file_sha(&staging), expected_sha(sample));
     assert_eq!(
         setup.get_file_calls() - before,
@@ -179,17 +155,7 @@ async fn a_part_that_stays_corrupted_ends_the_download_with_a_hash_mismatch() {
         .telegram
         .corrupt_chunks(sample.media_id, MIB + 5, 2);
     let staging = setup.staging(sample);
-    let result = guarded(
-        "download",
-        download(
-            &setup.account,
-            &task,
-            &setup.store,
-            &staging,
-            &options(128 * 1024, 4),
-        ),
-    )
-    .await;
+    let result = setup.download(&task, &staging, 128 * 1024, 4).await;
     match result {
         Err(DownloadError::HashMismatch { offset, len, .. }) => {
             assert!(
@@ -374,18 +340,10 @@ async fn a_resumed_task_fetches_only_the_chunks_it_lacks() {
     }
     drop(file);
     let before = setup.get_file_calls();
-    guarded(
-        "download",
-        download(
-            &setup.account,
-            &task,
-            &setup.store,
-            &staging,
-            &options(chunk_size, 4),
-        ),
-    )
-    .await
-    .expect("the resumed download finishes");
+    setup
+        .download(&task, &staging, chunk_size, 4)
+        .await
+        .expect("the resumed download finishes");
     assert_eq!(file_sha(&staging), expected_sha(sample));
     assert_eq!(
         setup.get_file_calls() - before,
@@ -406,18 +364,10 @@ async fn recorded_chunks_of_a_lost_staging_file_are_fetched_again() {
     let staging = setup.staging(sample);
     assert!(!staging.exists());
     let before = setup.get_file_calls();
-    guarded(
-        "download",
-        download(
-            &setup.account,
-            &task,
-            &setup.store,
-            &staging,
-            &options(chunk_size, 2),
-        ),
-    )
-    .await
-    .expect("the download finishes");
+    setup
+        .download(&task, &staging, chunk_size, 2)
+        .await
+        .expect("the download finishes");
     assert_eq!(file_sha(&staging), expected_sha(sample));
     assert_eq!(
         setup.get_file_calls() - before,

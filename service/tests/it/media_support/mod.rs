@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use telesim::world::{Chat, ChatKind, Media, MediaKind, Message, User, World};
-use tgc_model::media::{DownloadOptions, MediaTask, TaskState, TaskStore, refetch_sized};
+use tgc_model::media::{
+    DownloadError, DownloadOptions, FileLocation, MediaTask, TaskState, TaskStore, download,
+    refetch_sized,
+};
 use tgc_model::teleclient::{AccountId, ChatRef, PeerId, TeleClient};
 
 pub use testkit::guarded;
@@ -159,6 +162,28 @@ impl Setup {
             .path()
             .join("staging")
             .join(format!("{}.part", sample.media_id))
+    }
+
+    /// Downloads `task` into `staging` with `chunk_size` and `parallel` workers (hashes
+    /// checked), under the hang guard.
+    pub async fn download(
+        &self,
+        task: &MediaTask,
+        staging: &Path,
+        chunk_size: u32,
+        parallel: usize,
+    ) -> Result<FileLocation, DownloadError> {
+        guarded(
+            "download",
+            download(
+                &self.account,
+                task,
+                &self.store,
+                staging,
+                &options(chunk_size, parallel),
+            ),
+        )
+        .await
     }
 
     /// `upload.getFile` calls the account made.
