@@ -28,6 +28,55 @@ fn s3(settings: &tgc_common::config::MediaStorage) -> Storage {
     Storage::from_settings(settings).expect("S3 storage settings")
 }
 
+/// The pipeline over moto's S3 behind a proxy that is cut: storage is down from the start.
+struct Outage {
+    moto: MotoServer,
+    proxy: Proxy,
+    setup: Setup,
+    pool: std::sync::Arc<tgc_model::teleclient::TeleClients>,
+    cancel: CancellationToken,
+    processor: MediaProcessor,
+}
+
+impl Outage {
+    /// Starts the pipeline with `config` (from the setup's defaults) while storage is down.
+    async fn start(
+        config: impl FnOnce(&Setup) -> tgc_service::mediaprocessor::MediaConfig,
+    ) -> Outage {
+        let moto = MotoServer::start();
+        let proxy = Proxy::start(moto.addr).await;
+        let setup = start().await;
+        let pool = setup.pool().await;
+        let cancel = CancellationToken::new();
+        proxy.cut();
+        let processor = setup.pipeline(config(&setup), &pool, s3_through(&moto, &proxy), &cancel);
+        Outage {
+            moto,
+            proxy,
+            setup,
+            pool,
+            cancel,
+            processor,
+        }
+    }
+
+    /// Reads channel `c` through its first member, which queues its media.
+    async fn read_channel(&self, c: usize) {
+        read_channel(&self.pool, &self.processor, c, members(c)[0]).await;
+    }
+
+    /// With storage back, waits until channel `c`'s media are all stored, exactly, and none
+    /// failed; then stops the pipeline.
+    async fn end_with_channel_stored(self, c: usize) {
+        until_stored(&self.processor, PER_CHANNEL as u64).await;
+        assert_stored_exactly(&s3(&self.moto.settings()), &expected_of_channel(c)).await;
+        let stats = self.processor.stats();
+        assert!(stats.failures.is_empty(), "{stats:?}");
+        self.cancel.cancel();
+        self.processor.join().await;
+    }
+}
+
 async fn two_hundred_media_land_once(storage_for: impl FnOnce(&Setup) -> Storage) {
     let setup = start().await;
     let pool = setup.pool().await;
@@ -142,15 +191,9 @@ async fn a_dead_owner_hands_its_tasks_to_another_account_that_sees_the_chat() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_storage_outage_is_retried_with_backoff_until_storage_is_back() {
-    let moto = MotoServer::start();
-    let proxy = Proxy::start(moto.addr).await;
-    let setup = start().await;
-    let pool = setup.pool().await;
-    let cancel = CancellationToken::new();
-    let storage = s3_through(&moto, &proxy);
-    proxy.cut();
-    let processor = start_pipeline(&setup, &pool, storage.clone(), &cancel);
-    read_channel(&pool, &processor, 1, members(1)[0]).await;
+    let outage = Outage::start(config).await;
+    outage.read_channel(1).await;
+    let processor = &outage.processor;
     let mut stats = processor.watch_stats();
     guarded(
         "upload retries during the outage",
@@ -163,13 +206,8 @@ async fn a_storage_outage_is_retried_with_backoff_until_storage_is_back() {
         0,
         "nothing stored while storage is down"
     );
-    proxy.restore();
-    until_stored(&processor, PER_CHANNEL as u64).await;
-    let channel_one = expected_of_channel(1);
-    assert_stored_exactly(&s3(&moto.settings()), &channel_one).await;
-    assert!(processor.stats().failures.is_empty());
-    cancel.cancel();
-    processor.join().await;
+    outage.proxy.restore();
+    outage.end_with_channel_stored(1).await;
 }
 
 /// Holds a write lock on the task table (as another process could) until `release` says.
@@ -198,16 +236,10 @@ fn hold_the_task_table(
 /// takes writes again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_task_table_write_holds_the_task_until_it_can_be_recorded() {
-    let moto = MotoServer::start();
-    let proxy = Proxy::start(moto.addr).await;
-    let setup = start().await;
-    let pool = setup.pool().await;
-    let cancel = CancellationToken::new();
-    let storage = s3_through(&moto, &proxy);
-    proxy.cut();
-    let processor = start_pipeline(&setup, &pool, storage.clone(), &cancel);
-    read_channel(&pool, &processor, 1, members(1)[0]).await;
-    let uploading = |processor: &MediaProcessor| {
+    let outage = Outage::start(config).await;
+    outage.read_channel(1).await;
+    let processor = &outage.processor;
+    let uploading = || {
         processor
             .counts()
             .into_iter()
@@ -218,13 +250,13 @@ async fn a_refused_task_table_write_holds_the_task_until_it_can_be_recorded() {
     let mut stats = processor.watch_stats();
     guarded(
         "every task downloaded, waiting for storage",
-        stats.wait_for(|_| uploading(&processor) == PER_CHANNEL as u64),
+        stats.wait_for(|_| uploading() == PER_CHANNEL as u64),
     )
     .await
     .expect("the pipeline runs");
 
-    let (release, holder) = hold_the_task_table(&setup.data());
-    proxy.restore();
+    let (release, holder) = hold_the_task_table(&outage.setup.data());
+    outage.proxy.restore();
     guarded(
         "an upload's record refused",
         stats.wait_for(|_| processor.stats().table_retries >= 1),
@@ -234,33 +266,26 @@ async fn a_refused_task_table_write_holds_the_task_until_it_can_be_recorded() {
     release.send(()).expect("the holder waits");
     holder.join().expect("the holder let go");
 
-    until_stored(&processor, PER_CHANNEL as u64).await;
-    assert_eq!(uploading(&processor), 0);
-    assert_stored_exactly(&s3(&moto.settings()), &expected_of_channel(1)).await;
-    let stats = processor.stats();
-    assert!(stats.failures.is_empty(), "{stats:?}");
-    println!("{} refused steps held and retried", stats.table_retries);
-    cancel.cancel();
-    processor.join().await;
+    until_stored(processor, PER_CHANNEL as u64).await;
+    assert_eq!(uploading(), 0);
+    println!(
+        "{} refused steps held and retried",
+        processor.stats().table_retries
+    );
+    outage.end_with_channel_stored(1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn during_a_storage_outage_staging_holds_no_more_than_its_cap_and_nothing_fails() {
-    let moto = MotoServer::start();
-    let proxy = Proxy::start(moto.addr).await;
-    let setup = start().await;
-    let pool = setup.pool().await;
-    let cancel = CancellationToken::new();
-    let storage = s3_through(&moto, &proxy);
-    proxy.cut();
     // Channel 0 holds 1-10 MB files and two of 50 MB: far more than the cap.
     let cap = 12_000_000;
-    let config = tgc_service::mediaprocessor::MediaConfig {
+    let outage = Outage::start(|setup| tgc_service::mediaprocessor::MediaConfig {
         staging_max: cap,
-        ..config(&setup)
-    };
-    let processor = setup.pipeline(config, &pool, storage.clone(), &cancel);
-    read_channel(&pool, &processor, 0, members(0)[0]).await;
+        ..config(setup)
+    })
+    .await;
+    outage.read_channel(0).await;
+    let processor = &outage.processor;
     let mut stats = processor.watch_stats();
     guarded(
         "downloads pause for the full staging directory",
@@ -268,7 +293,7 @@ async fn during_a_storage_outage_staging_holds_no_more_than_its_cap_and_nothing_
     )
     .await
     .expect("the pipeline runs");
-    let staged: Vec<u64> = std::fs::read_dir(setup.data().join("media-staging"))
+    let staged: Vec<u64> = std::fs::read_dir(outage.setup.data().join("media-staging"))
         .expect("the staging directory")
         .map(|entry| entry.expect("an entry").metadata().expect("metadata").len())
         .collect();
@@ -280,17 +305,8 @@ async fn during_a_storage_outage_staging_holds_no_more_than_its_cap_and_nothing_
     );
     assert_eq!(processor.stats().stored, 0, "storage is down");
 
-    proxy.restore();
-    until_stored(&processor, PER_CHANNEL as u64).await;
-    let channel_zero = expected_of_channel(0);
-    assert_stored_exactly(&s3(&moto.settings()), &channel_zero).await;
-    assert!(
-        processor.stats().failures.is_empty(),
-        "{:?}",
-        processor.stats()
-    );
-    cancel.cancel();
-    processor.join().await;
+    outage.proxy.restore();
+    outage.end_with_channel_stored(0).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
