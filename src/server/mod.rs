@@ -13,7 +13,7 @@
 //! `rabbitmq.enabled`, and stops after the listeners drained (a `join` in flight still
 //! lands in the join map it reads) and before the pool goes, so each account's update
 //! state is written back to its session file and the AMQP link is closed politely. Its
-//! wiring is kept in [`LiveStream`], apart from the HTTP side.
+//! wiring is kept in `LiveStream`, apart from the HTTP side.
 //!
 //! The media pipeline (docs/design.md §6) starts right after the pool, since the handlers and the
 //! live stream queue media through its hook, and stops last before the pool: its workers

@@ -1,6 +1,6 @@
 //! Account-bound media: where a file is ([`location`]), how it is cut into requests
-//! ([`chunks`]), the persisted download tasks ([`task`], [`task_store`]), refreshing a file
-//! reference ([`refetch`]), and fetching a file into a staging file ([`file_download`]).
+//! ([`chunks`]), the persisted download tasks ([`mod@task`], [`task_store`]), refreshing a file
+//! reference ([`mod@refetch`]), and fetching a file into a staging file ([`file_download`]).
 //!
 //! Everything here is about one account and one file; the queues, workers, uploads and
 //! takeovers that use it live in the service's `mediaprocessor`.

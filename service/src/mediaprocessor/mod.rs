@@ -8,12 +8,13 @@
 //!                                 dead owner ─▶ takeover ─▶ other account's queue
 //! ```
 //!
-//! A media met while parsing becomes a task in the task table before the reply leaves
-//! ([`hook`]), bound to the account that fetched the message: its file reference is valid
-//! for that account only. The account's workers ([`download_workers`]) fetch its chunks in
-//! parallel into a staging file, recording each; then the upload queue ([`upload`]) puts
-//! the file into storage under the media's deterministic key and records it stored. Each
-//! step is recorded in the table, so a crash anywhere resumes from the last recorded step:
+//! A media met while parsing becomes a task in the task table, on disk before the reply
+//! that names it leaves (`hook`), bound to the account that fetched the message: its file
+//! reference is valid for that account only. The account's workers (`download_workers`)
+//! fetch its chunks in parallel into a staging file, recording each; then the upload queue
+//! (`upload`) puts the file into storage under the media's deterministic key and records
+//! it stored. Each step is recorded in the table, so a crash anywhere resumes from the last
+//! recorded step:
 //! chunks already fetched are not fetched again, and a stored object is not written again.
 //!
 //! Shutdown is a [`CancellationToken`]: workers stop where they are (their progress is

@@ -372,7 +372,7 @@ impl Storage {
     }
 
     /// Stores the `size` bytes of the file at `path` under `key`, replacing what was there.
-    /// Streams the file: at most about three [`PART_SIZE`] parts are in memory at once.
+    /// Streams the file: at most about three parts of `PART_SIZE` are in memory at once.
     pub async fn put_file(&self, key: &str, path: &Path, size: u64) -> Result<(), StorageError> {
         let location = object_path(key)?;
         let read_error = |source| StorageError::ReadFile {

@@ -49,7 +49,7 @@ pub struct Event {
     pub message_id: i32,
     /// The message's edit date for edits (0 otherwise): a second edit is a second event.
     pub edit_date: i32,
-    /// For edits, a digest of the edited content (see [`edit_digest`]); 0 otherwise.
+    /// For edits, a digest of the edited content (see `edit_digest`); 0 otherwise.
     pub edit_digest: u64,
     /// The JSON published.
     pub body: Vec<u8>,

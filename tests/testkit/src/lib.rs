@@ -7,7 +7,7 @@
 //! - [`python`]: the workspace, its venv's Python, and the cross-check scripts of `tests/py`;
 //! - [`connected`]: a grammers client connected to telesim as one of its accounts;
 //! - [`gateway_config`]: the configuration a test or bench runs the gateway with;
-//! - [`bench`]: the benches' size knobs and runtime;
+//! - [`mod@bench`]: the benches' size knobs and runtime;
 //! - [`broker`]: the test RabbitMQ on 127.0.0.1:5672 and exchanges of a test's own;
 //! - [`proxy`]: a TCP proxy a test cuts and restores (a broker or storage outage);
 //! - [`moto`]: a real S3 server (moto) with IAM-checked credentials;

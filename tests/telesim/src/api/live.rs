@@ -51,7 +51,7 @@ impl NewMessage {
 impl Telegram {
     /// Live updates for the account behind this key, serialized `Updates`, in order. The key
     /// may still be a login slot: updates flow once it is bound. `layer` does not change what
-    /// is sent: every constructor pushed is the same in layers 229 and 230 (see [`super::convert`]).
+    /// is sent: every constructor pushed is the same in layers 229 and 230 (see `super::convert`).
     pub fn subscribe(&self, auth_key_id: i64, layer: i32) -> mpsc::UnboundedReceiver<Vec<u8>> {
         let _ = layer;
         let (tx, rx) = mpsc::unbounded_channel();

@@ -6,7 +6,7 @@
 //! ([`Telegram::post_message`], …) fan out to [`Telegram::subscribe`]rs and are logged for the
 //! difference calls. All state sits behind one mutex: calls are short and never await.
 //!
-//! Each concept has its file: [`convert`] (world → TL), `peers` (users, usernames, channels,
+//! Each concept has its file: `convert` (world → TL), `peers` (users, usernames, channels,
 //! membership), `history` (paging, search), `dialogs` (`messages.getDialogs`), `files`
 //! (`upload.getFile`), `live` (updates, pts, differences), `login` (sign-in and 2FA SRP).
 

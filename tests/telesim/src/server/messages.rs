@@ -184,7 +184,7 @@ fn flatten(
     Ok(())
 }
 
-/// Inflates a `gzip_packed` payload, refusing to grow beyond [`MAX_INFLATED`].
+/// Inflates a `gzip_packed` payload, refusing to grow beyond `MAX_INFLATED`.
 pub fn gunzip(packed: &[u8]) -> Result<Vec<u8>, MessageError> {
     let mut inflated = Vec::new();
     flate2::read::GzDecoder::new(packed)

@@ -5,7 +5,7 @@
 //! `invokeWithoutUpdates`, `invokeAfterMsg(s)`, `invokeWithTakeout`, … or `gzip_packed`. The
 //! Telegram layer wants the bare function, and the server wants the layer the client announced (so
 //! results are serialized for it). The generated function types parse every wrapper's own fields;
-//! [`RawQuery`] stands in for the wrapped query so that it stays bytes.
+//! `RawQuery` stands in for the wrapped query so that it stays bytes.
 
 use grammers_tl_types::{self as tl, Cursor, Deserializable, Identifiable, functions as f};
 
