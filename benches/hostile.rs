@@ -14,7 +14,6 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -26,12 +25,12 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use telesim::world::World;
 use testkit::Setup;
 use testkit::gateway_config::gateway_properties;
-use testkit::logging::{address_field, strip_ansi};
+use testkit::served::Served;
 use tgc_common::config::CryptoSettings;
 use tgc_service::cryptor::{Cryptor, keygen};
 use tgc_service::handler::H2_MAX_STREAMS;
 use tgc_service::handler::gateway_client::{ClientError, GatewayClient, params_from_arg};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 const IDLE: usize = 2_000;
@@ -59,31 +58,8 @@ async fn run(length: Duration) {
         gateway_properties(&key, "log.level = warn\npool.requests_per_second = 1000"),
     )
     .expect("config file");
-    let mut gateway = tokio::process::Command::new(env!("CARGO_BIN_EXE_tgcollector"))
-        .arg("--config")
-        .arg(&config)
-        .arg("serve")
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("tgcollector serve starts");
-    let pid = gateway.id().expect("a pid");
-    let mut log = BufReader::new(gateway.stderr.take().expect("stderr")).lines();
-    let api = loop {
-        let line = log
-            .next_line()
-            .await
-            .expect("its log")
-            .expect("serve exited before listening");
-        let line = strip_ansi(&line);
-        if line.contains("listening") {
-            break address_field(&line, "api");
-        }
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
+    let mut gateway = Served::start(env!("CARGO_BIN_EXE_tgcollector"), &config).await;
+    let (pid, api) = (gateway.pid, gateway.api);
     let cryptor = Arc::new(
         Cryptor::from_settings(&CryptoSettings {
             keys: vec![key.clone()],
@@ -96,7 +72,7 @@ async fn run(length: Duration) {
         .expect("the good client connects");
     let resolve = params_from_arg(Some(r#"{"chat": "@tech_digest"}"#)).expect("params");
     good.query("resolve", &resolve).await.expect("warm resolve");
-    let rss_before = peak_rss(pid);
+    let rss_before = gateway.peak_rss();
     eprintln!("gateway {pid} on {api}; attacking for {length:?}");
 
     let stop = Instant::now() + length;
@@ -138,9 +114,9 @@ async fn run(length: Duration) {
             }
         }
     }
-    let peak = peak_rss(pid);
+    let peak = gateway.peak_rss();
     attackers.abort_all();
-    let _ = gateway.kill().await;
+    let _ = gateway.child.kill().await;
 
     latencies.sort();
     let total = latencies.len() as u64 + failures;
@@ -308,17 +284,4 @@ fn tokio_stream_of<T>(
     mut rx: tokio::sync::mpsc::Receiver<T>,
 ) -> impl futures_util::Stream<Item = T> {
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
-}
-
-/// The process's peak resident memory (`VmHWM`), bytes.
-fn peak_rss(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("VmHWM:"))
-                .and_then(|kib| kib.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib * 1024)
 }

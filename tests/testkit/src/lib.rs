@@ -11,6 +11,7 @@
 //! - [`broker`]: the test RabbitMQ on 127.0.0.1:5672 and exchanges of a test's own;
 //! - [`proxy`]: a TCP proxy a test cuts and restores (a broker or storage outage);
 //! - [`moto`]: a real S3 server (moto) with IAM-checked credentials;
+//! - [`served`]: `tgcollector serve` as a process of its own, its memory and CPU time;
 //! - [`sessions`]: the gateway's own session files for a telesim world's accounts;
 //! - [`setup`]: the one set-up: a telesim world, its session files, a pool, and optionally a
 //!   publisher or a media pipeline over it;
@@ -33,6 +34,7 @@ pub mod pipeline_setup;
 pub mod pool_setup;
 pub mod proxy;
 pub mod python;
+pub mod served;
 pub mod sessions;
 pub mod setup;
 pub mod stream_setup;

@@ -1,0 +1,103 @@
+//! The `tgcollector serve` binary as a process of its own, for the benches that measure it
+//! from outside: started over a configuration file, its addresses read from its log, and
+//! its resources read from `/proc` (peak memory, CPU time).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::logging::{address_field, strip_ansi};
+
+/// A running `serve`; killed when dropped.
+pub struct Served {
+    pub child: tokio::process::Child,
+    pub pid: u32,
+    pub api: SocketAddr,
+    pub operator: SocketAddr,
+}
+
+impl Served {
+    /// Starts `binary serve` over `config` (logging at `info` whatever the file says, since
+    /// its "listening" line gives the addresses) and waits until it listens; the rest of its
+    /// log is read and dropped.
+    pub async fn start(binary: &str, config: &Path) -> Served {
+        let mut child = tokio::process::Command::new(binary)
+            .arg("--config")
+            .arg(config)
+            .arg("serve")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("tgcollector serve starts");
+        let pid = child.id().expect("a pid");
+        let mut log = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let (api, operator) = loop {
+            let line = log
+                .next_line()
+                .await
+                .expect("its log")
+                .expect("serve exited before listening");
+            let line = strip_ansi(&line);
+            if line.contains("listening") {
+                break (
+                    address_field(&line, "api"),
+                    address_field(&line, "operator"),
+                );
+            }
+        };
+        tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
+        Served {
+            child,
+            pid,
+            api,
+            operator,
+        }
+    }
+
+    /// Its peak resident memory so far (`VmHWM`), bytes.
+    pub fn peak_rss(&self) -> u64 {
+        peak_rss(self.pid)
+    }
+
+    /// The CPU time it has used so far, user and system, all threads, seconds.
+    pub fn cpu_seconds(&self) -> f64 {
+        cpu_seconds(self.pid)
+    }
+}
+
+/// A process's peak resident memory (`VmHWM` of `/proc/<pid>/status`), bytes; 0 if gone.
+pub fn peak_rss(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|kib| kib.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+/// A process's CPU time so far, user and system over all its threads (`utime` and `stime`
+/// of `/proc/<pid>/stat`), seconds; 0 if gone.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // The command name may hold spaces; the fields counted here come after its ')'.
+    let Some((_, after_name)) = stat.rsplit_once(')') else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
+        .sum();
+    ticks as f64 / rustix::param::clock_ticks_per_second() as f64
+}
