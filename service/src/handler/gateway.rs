@@ -23,10 +23,10 @@ use crate::mediaprocessor::MediaProcessor;
 use tgc_model::teleclient::TeleClients;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use super::error::ApiError;
+use super::error::{ApiError, retry_seconds};
 use super::metrics::Metrics;
 use super::params::Params;
-use super::route::{API_PREFIX, Context, Routes};
+use super::route::{API_PREFIX, Context, Json, Routes};
 use crate::cryptor::{Cryptor, EnvelopeError, OpenedRequest};
 
 /// The body type of every response: small and complete, so one buffer.
@@ -212,14 +212,19 @@ impl Gateway {
         };
         let result = self.serve(method, opened.params.clone(), deadline).await;
         drop(permit);
-        let (status, reply) = match result {
-            Ok(value) => (StatusCode::OK, value),
+        let (status, reply, retry_after) = match result {
+            Ok(json) => (StatusCode::OK, json, None),
             Err(error) => {
                 tracing::info!(route, status = error.status, code = error.code, message = %error.message, "request failed");
-                (status_of(error.status), error.to_json())
+                let retry_after = error.retry_after.map(retry_seconds);
+                (
+                    status_of(error.status),
+                    Json::from(error.to_json()),
+                    retry_after,
+                )
             }
         };
-        (route, self.sealed(&opened, status, &reply))
+        (route, self.sealed(&opened, status, &reply, retry_after))
     }
 
     /// Runs the method's handler within the deadline.
@@ -228,7 +233,7 @@ impl Gateway {
         method: &str,
         params: Value,
         deadline: Instant,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Json, ApiError> {
         let Some(handler) = self.routes.find(&format!("{API_PREFIX}{method}")) else {
             return Err(ApiError::unknown_method(method, self.routes.methods()));
         };
@@ -302,26 +307,19 @@ impl Gateway {
         &self,
         opened: &OpenedRequest,
         status: StatusCode,
-        reply: &Value,
+        reply: &Json,
+        retry_after: Option<u64>,
     ) -> Response<ResponseBody> {
-        let plaintext = match serde_json::to_vec(reply) {
-            Ok(bytes) => bytes,
-            // Serialising a `Value` cannot fail; if it ever did, the client still gets an answer.
-            Err(error) => {
-                tracing::error!(%error, "serialising a reply failed");
-                br#"{"error":{"code":"internal","message":"the reply could not be serialised"}}"#
-                    .to_vec()
-            }
-        };
+        let plaintext = reply.as_bytes();
         let mut response = Response::new(Full::new(Bytes::from(
-            self.cryptor.seal_response(opened, &plaintext),
+            self.cryptor.seal_response(opened, plaintext),
         )));
         *response.status_mut() = status;
         response.headers_mut().insert(
             CONTENT_TYPE,
             HeaderValue::from_static("application/octet-stream"),
         );
-        if let Some(wait) = reply["error"]["retry_after"].as_u64() {
+        if let Some(wait) = retry_after {
             response
                 .headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(wait));

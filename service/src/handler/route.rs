@@ -11,6 +11,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Serialize;
 use serde_json::Value;
 use tgc_model::joinmap::JoinMap;
 
@@ -25,7 +26,33 @@ use super::params::Params;
 pub const API_PREFIX: &str = "/api/v1/";
 
 /// What a handler's `post` returns: the JSON reply (sealed by the gateway) or an error.
-pub type Reply<'a> = Pin<Box<dyn Future<Output = Result<Value, ApiError>> + Send + 'a>>;
+pub type Reply<'a> = Pin<Box<dyn Future<Output = Result<Json, ApiError>> + Send + 'a>>;
+
+/// A reply's JSON, serialized once. Handlers of large replies (pages of messages) serialize
+/// typed values straight into it, with no `serde_json::Value` tree on the way; small replies
+/// come from `json!` values. The gateway seals the bytes as they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Json(Vec<u8>);
+
+impl Json {
+    /// `value` serialized.
+    pub fn of<T: Serialize + ?Sized>(value: &T) -> Result<Json, ApiError> {
+        serde_json::to_vec(value).map(Json).map_err(|error| {
+            ApiError::internal(format!("the reply could not be serialised: {error}"))
+        })
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<Value> for Json {
+    fn from(value: Value) -> Json {
+        // A `Value` always serializes: its map keys are strings and its floats finite.
+        Json(serde_json::to_vec(&value).unwrap_or_else(|_| b"null".to_vec()))
+    }
+}
 
 /// One API method.
 pub trait Handler: Send + Sync + 'static {
@@ -127,7 +154,7 @@ mod tests {
             &[]
         }
         fn post<'a>(&'a self, _cx: &'a Context) -> Reply<'a> {
-            Box::pin(async { Ok(Value::Null) })
+            Box::pin(async { Ok(Value::Null.into()) })
         }
     }
 

@@ -6,24 +6,49 @@
 //! Rust) never has to convert. An entity whose range does not fit the text, or cuts a
 //! surrogate pair in half, keeps its offsets and gets `text: null`.
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
 use tgc_model::teleclient::tl;
 
+/// One entry of the schema's `entities` array: the type, its range, the text it covers, and
+/// the fields of its type (present only for that type).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Entity<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    offset: i32,
+    length: i32,
+    text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    document_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    collapsed: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    old_text: Option<&'a str>,
+}
+
 /// The schema's `entities` array for a message's text.
-pub(crate) fn entities_json(
+pub(crate) fn entities<'a>(
     text: &str,
-    entities: Option<&[tl::enums::MessageEntity]>,
-) -> Vec<Value> {
+    entities: Option<&'a [tl::enums::MessageEntity]>,
+) -> Vec<Entity<'a>> {
     let Some(entities) = entities else {
         return Vec::new();
     };
     let units: Vec<u16> = text.encode_utf16().collect();
-    entities.iter().map(|e| entity_json(&units, e)).collect()
+    entities.iter().map(|e| entity(&units, e)).collect()
 }
 
-fn entity_json(units: &[u16], entity: &tl::enums::MessageEntity) -> Value {
+fn entity<'a>(units: &[u16], entity: &'a tl::enums::MessageEntity) -> Entity<'a> {
     use tl::enums::MessageEntity as E;
-    let mut extra = Map::new();
+    let mut out = Entity::default();
     let (kind, offset, length) = match entity {
         E::Unknown(e) => ("unknown", e.offset, e.length),
         E::Mention(e) => ("mention", e.offset, e.length),
@@ -35,21 +60,21 @@ fn entity_json(units: &[u16], entity: &tl::enums::MessageEntity) -> Value {
         E::Italic(e) => ("italic", e.offset, e.length),
         E::Code(e) => ("code", e.offset, e.length),
         E::Pre(e) => {
-            extra.insert("language".into(), json!(e.language));
+            out.language = Some(&e.language);
             ("pre", e.offset, e.length)
         }
         E::TextUrl(e) => {
-            extra.insert("url".into(), json!(e.url));
+            out.url = Some(&e.url);
             ("text_url", e.offset, e.length)
         }
         E::MentionName(e) => {
-            extra.insert("user_id".into(), json!(e.user_id));
+            out.user_id = Some(e.user_id);
             ("mention_name", e.offset, e.length)
         }
         // Only ever sent by clients; named the same as the form Telegram sends back.
         E::InputMessageEntityMentionName(e) => {
             if let tl::enums::InputUser::User(user) = &e.user_id {
-                extra.insert("user_id".into(), json!(user.user_id));
+                out.user_id = Some(user.user_id);
             }
             ("mention_name", e.offset, e.length)
         }
@@ -60,32 +85,32 @@ fn entity_json(units: &[u16], entity: &tl::enums::MessageEntity) -> Value {
         E::BankCard(e) => ("bank_card", e.offset, e.length),
         E::Spoiler(e) => ("spoiler", e.offset, e.length),
         E::CustomEmoji(e) => {
-            extra.insert("document_id".into(), json!(e.document_id));
+            out.document_id = Some(e.document_id);
             ("custom_emoji", e.offset, e.length)
         }
         E::Blockquote(e) => {
-            extra.insert("collapsed".into(), json!(e.collapsed));
+            out.collapsed = Some(e.collapsed);
             ("blockquote", e.offset, e.length)
         }
         E::FormattedDate(e) => {
-            extra.insert("date".into(), json!(e.date));
+            out.date = Some(e.date);
             ("formatted_date", e.offset, e.length)
         }
         E::DiffInsert(e) => ("diff_insert", e.offset, e.length),
         E::DiffReplace(e) => {
-            extra.insert("old_text".into(), json!(e.old_text));
+            out.old_text = Some(&e.old_text);
             ("diff_replace", e.offset, e.length)
         }
         E::DiffDelete(e) => ("diff_delete", e.offset, e.length),
         E::TonAddress(e) => ("ton_address", e.offset, e.length),
     };
-    let mut out = Map::new();
-    out.insert("type".into(), json!(kind));
-    out.insert("offset".into(), json!(offset));
-    out.insert("length".into(), json!(length));
-    out.insert("text".into(), json!(covered(units, offset, length)));
-    out.extend(extra);
-    Value::Object(out)
+    Entity {
+        kind,
+        offset,
+        length,
+        text: covered(units, offset, length),
+        ..out
+    }
 }
 
 /// The text `offset..offset + length` (UTF-16 units) covers, if that is a whole string.

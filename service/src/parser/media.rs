@@ -8,7 +8,7 @@
 //! file fields. Every key is always present, `null` when it does not apply, so consumers
 //! read one shape.
 
-use serde_json::{Value, json};
+use serde::Serialize;
 use tgc_model::teleclient::tl;
 
 use super::context::ParseContext;
@@ -20,28 +20,44 @@ pub(crate) struct Origin {
     pub(crate) message_id: i32,
 }
 
-/// The fields of a file-carrying media before it gets its storage reference.
-#[derive(Default)]
-struct FileFields {
+/// The fields of a file-carrying media, borrowed from the TL media.
+#[derive(Debug, Clone, Default, Serialize)]
+struct FileFields<'a> {
     id: Option<i64>,
     size: Option<i64>,
-    mime_type: Option<String>,
-    file_name: Option<String>,
+    mime_type: Option<&'a str>,
+    file_name: Option<&'a str>,
     width: Option<i32>,
     height: Option<i32>,
     duration: Option<f64>,
-    title: Option<String>,
-    performer: Option<String>,
-    emoji: Option<String>,
+    title: Option<&'a str>,
+    performer: Option<&'a str>,
+    emoji: Option<&'a str>,
     spoiler: bool,
 }
 
+/// The schema's `media` object.
+#[derive(Debug, Clone, Serialize)]
+pub struct Media<'a> {
+    kind: &'static str,
+    #[serde(flatten)]
+    fields: FileFields<'a>,
+    storage: Option<Storage>,
+}
+
+/// Where a media is, or will be, stored.
+#[derive(Debug, Clone, Serialize)]
+struct Storage {
+    key: String,
+    status: &'static str,
+}
+
 /// The schema's `media` object, or `None` for a message without media.
-pub(crate) fn media_json(
-    media: &tl::enums::MessageMedia,
+pub(crate) fn media<'a>(
+    media: &'a tl::enums::MessageMedia,
     origin: &Origin,
     ctx: &ParseContext,
-) -> Option<Value> {
+) -> Option<Media<'a>> {
     use tl::enums::MessageMedia as M;
     let (kind, fields) = match media {
         M::Empty => return None,
@@ -69,33 +85,26 @@ pub(crate) fn media_json(
             id,
             kind,
             size: fields.size,
-            mime_type: fields.mime_type.as_deref(),
+            mime_type: fields.mime_type,
             account: ctx.account(),
             chat_id: origin.chat_id,
             message_id: origin.message_id,
             media,
         });
-        json!({ "key": stored.key, "status": stored.status.as_str() })
+        Storage {
+            key: stored.key,
+            status: stored.status.as_str(),
+        }
     });
-    Some(json!({
-        "kind": kind,
-        "id": fields.id,
-        "size": fields.size,
-        "mime_type": fields.mime_type,
-        "file_name": fields.file_name,
-        "width": fields.width,
-        "height": fields.height,
-        "duration": fields.duration,
-        "title": fields.title,
-        "performer": fields.performer,
-        "emoji": fields.emoji,
-        "spoiler": fields.spoiler,
-        "storage": storage,
-    }))
+    Some(Media {
+        kind,
+        fields,
+        storage,
+    })
 }
 
 /// A photo; its size and dimensions are those of its largest stored size.
-fn photo(media: &tl::types::MessageMediaPhoto) -> (&'static str, FileFields) {
+fn photo(media: &tl::types::MessageMediaPhoto) -> (&'static str, FileFields<'_>) {
     let photo = match &media.photo {
         Some(tl::enums::Photo::Photo(photo)) => photo,
         // A self-destructing photo after its time, or one Telegram no longer serves.
@@ -110,7 +119,7 @@ fn photo(media: &tl::types::MessageMediaPhoto) -> (&'static str, FileFields) {
         id: Some(photo.id),
         size: largest.map(|(_, _, bytes)| bytes),
         // Telegram re-encodes every photo as JPEG.
-        mime_type: Some("image/jpeg".into()),
+        mime_type: Some("image/jpeg"),
         width: largest.map(|(w, _, _)| w),
         height: largest.map(|(_, h, _)| h),
         spoiler: media.spoiler,
@@ -132,7 +141,7 @@ fn photo_size(size: &tl::enums::PhotoSize) -> Option<(i32, i32, i64)> {
 }
 
 /// A document, its kind read from its attributes (and the media's own flags).
-fn document(media: &tl::types::MessageMediaDocument) -> (&'static str, FileFields) {
+fn document(media: &tl::types::MessageMediaDocument) -> (&'static str, FileFields<'_>) {
     use tl::enums::DocumentAttribute as A;
     let document = match &media.document {
         Some(tl::enums::Document::Document(document)) => document,
@@ -141,7 +150,7 @@ fn document(media: &tl::types::MessageMediaDocument) -> (&'static str, FileField
     let mut fields = FileFields {
         id: Some(document.id),
         size: Some(document.size),
-        mime_type: Some(document.mime_type.clone()).filter(|m| !m.is_empty()),
+        mime_type: Some(document.mime_type.as_str()).filter(|m| !m.is_empty()),
         spoiler: media.spoiler,
         ..FileFields::default()
     };
@@ -156,11 +165,11 @@ fn document(media: &tl::types::MessageMediaDocument) -> (&'static str, FileField
             A::Animated => animated = true,
             A::Sticker(a) => {
                 sticker = true;
-                fields.emoji = Some(a.alt.clone()).filter(|alt| !alt.is_empty());
+                fields.emoji = Some(a.alt.as_str()).filter(|alt| !alt.is_empty());
             }
             A::CustomEmoji(a) => {
                 sticker = true;
-                fields.emoji = Some(a.alt.clone()).filter(|alt| !alt.is_empty());
+                fields.emoji = Some(a.alt.as_str()).filter(|alt| !alt.is_empty());
             }
             A::Video(a) => {
                 video = true;
@@ -173,10 +182,10 @@ fn document(media: &tl::types::MessageMediaDocument) -> (&'static str, FileField
                 audio = true;
                 voice |= a.voice;
                 fields.duration = Some(f64::from(a.duration));
-                fields.title = a.title.clone();
-                fields.performer = a.performer.clone();
+                fields.title = a.title.as_deref();
+                fields.performer = a.performer.as_deref();
             }
-            A::Filename(a) => fields.file_name = Some(a.file_name.clone()),
+            A::Filename(a) => fields.file_name = Some(&a.file_name),
             A::HasStickers => {}
         }
     }

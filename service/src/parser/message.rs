@@ -6,30 +6,130 @@
 //! apply) so consumers never test for a key. A deleted or inaccessible message
 //! (`messageEmpty`) has its own short form: `type: "empty"`, its id, and its chat if known.
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use tgc_model::teleclient::{AccountId, tl};
 
 use super::SCHEMA_VERSION;
 use super::action::action_json;
 use super::context::ParseContext;
 use super::date;
-use super::entity::entities_json;
-use super::media::{Origin, media_json};
-use super::peer::{marked_id, peer_json, tl_peer_json};
+use super::entity::{Entity, entities};
+use super::media::{Media, Origin, media};
+use super::peer::{Peer, marked_id};
 use super::peer_summary::PeerKind;
 
-/// One raw message into the schema. `ctx` names the chat and sender and gives each media
-/// its storage reference. Never fails: anything unexpected gets the schema's fallback form.
+/// A message as the schema shows it, borrowing from the TL message and the parse context,
+/// serialized straight into a reply or an event (no intermediate JSON tree).
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum ParsedMessage<'a> {
+    /// A regular or service message.
+    Message(Box<MessageFields<'a>>),
+    /// A deleted or inaccessible message.
+    Empty(EmptyMessage<'a>),
+}
+
+/// Every field of a regular or service message, in the schema's order.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageFields<'a> {
+    schema: u32,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: i32,
+    account_id: i64,
+    chat: Peer<'a>,
+    sender: Option<Peer<'a>>,
+    date: i32,
+    date_iso: Option<String>,
+    edit_date: Option<i32>,
+    edit_date_iso: Option<String>,
+    text: &'a str,
+    entities: Vec<Entity<'a>>,
+    views: Option<i32>,
+    forwards: Option<i32>,
+    replies: Option<i32>,
+    reply_to: Option<ReplyTo<'a>>,
+    forward: Option<Forward<'a>>,
+    grouped_id: Option<i64>,
+    reactions: Vec<Reaction<'a>>,
+    out: bool,
+    mentioned: bool,
+    silent: bool,
+    post: bool,
+    pinned: bool,
+    noforwards: bool,
+    post_author: Option<&'a str>,
+    via_bot_id: Option<i64>,
+    media: Option<Media<'a>>,
+    /// A service message's action; the ~100 kinds keep their own small JSON objects.
+    action: Option<Value>,
+}
+
+/// The short form of a deleted or inaccessible message.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmptyMessage<'a> {
+    schema: u32,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: i32,
+    account_id: i64,
+    chat: Option<Peer<'a>>,
+}
+
+/// What a message replies to.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplyTo<'a> {
+    message_id: Option<i32>,
+    top_id: Option<i32>,
+    chat: Option<Peer<'a>>,
+    quote_text: Option<&'a str>,
+    forum_topic: bool,
+    story_id: Option<i32>,
+}
+
+/// Where a forwarded message came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Forward<'a> {
+    from: Option<Peer<'a>>,
+    from_name: Option<&'a str>,
+    date: i32,
+    date_iso: Option<String>,
+    channel_post: Option<i32>,
+    post_author: Option<&'a str>,
+}
+
+/// One reaction and its count.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reaction<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    emoji: Option<&'a str>,
+    document_id: Option<i64>,
+    count: i32,
+    chosen: bool,
+}
+
+/// One raw message into the schema, as JSON. `ctx` names the chat and sender and gives
+/// each media its storage reference. Never fails: anything unexpected gets the schema's
+/// fallback form. [`message_of`] gives the same without building a JSON tree.
 pub fn parse_message(message: &tl::enums::Message, ctx: &ParseContext) -> Value {
+    // A message always serializes (non-finite floats become null); Null only keeps the
+    // type honest.
+    serde_json::to_value(message_of(message, ctx)).unwrap_or(Value::Null)
+}
+
+/// One raw message into the schema, ready to serialize.
+pub fn message_of<'a>(message: &'a tl::enums::Message, ctx: &'a ParseContext) -> ParsedMessage<'a> {
     match message {
-        tl::enums::Message::Message(m) => regular(m, ctx),
-        tl::enums::Message::Service(m) => service(m, ctx),
-        tl::enums::Message::Empty(m) => json!({
-            "schema": SCHEMA_VERSION,
-            "type": "empty",
-            "id": m.id,
-            "account_id": ctx.account().0,
-            "chat": m.peer_id.as_ref().map(|p| tl_peer_json(p, ctx)),
+        tl::enums::Message::Message(m) => ParsedMessage::Message(Box::new(regular(m, ctx))),
+        tl::enums::Message::Service(m) => ParsedMessage::Message(Box::new(service(m, ctx))),
+        tl::enums::Message::Empty(m) => ParsedMessage::Empty(EmptyMessage {
+            schema: SCHEMA_VERSION,
+            kind: "empty",
+            id: m.id,
+            account_id: ctx.account().0,
+            chat: m.peer_id.as_ref().map(|p| Peer::of_tl(p, ctx)),
         }),
     }
 }
@@ -55,7 +155,7 @@ pub fn messages_of(answer: &tl::enums::messages::Messages) -> &[tl::enums::Messa
     }
 }
 
-fn regular(m: &tl::types::Message, ctx: &ParseContext) -> Value {
+fn regular<'a>(m: &'a tl::types::Message, ctx: &'a ParseContext) -> MessageFields<'a> {
     let origin = Origin {
         chat_id: marked_id(&m.peer_id),
         message_id: m.id,
@@ -63,127 +163,127 @@ fn regular(m: &tl::types::Message, ctx: &ParseContext) -> Value {
     let replies = m.replies.as_ref().map(|r| match r {
         tl::enums::MessageReplies::Replies(r) => r.replies,
     });
-    json!({
-        "schema": SCHEMA_VERSION,
-        "type": "message",
-        "id": m.id,
-        "account_id": ctx.account().0,
-        "chat": tl_peer_json(&m.peer_id, ctx),
-        "sender": sender(m.from_id.as_ref(), &m.peer_id, m.out, ctx),
-        "date": m.date,
-        "date_iso": date::iso(m.date),
-        "edit_date": m.edit_date,
-        "edit_date_iso": m.edit_date.and_then(date::iso),
-        "text": m.message,
-        "entities": entities_json(&m.message, m.entities.as_deref()),
-        "views": m.views,
-        "forwards": m.forwards,
-        "replies": replies,
-        "reply_to": m.reply_to.as_ref().map(|r| reply_json(r, ctx)),
-        "forward": m.fwd_from.as_ref().map(|f| forward_json(f, ctx)),
-        "grouped_id": m.grouped_id,
-        "reactions": reactions_json(m.reactions.as_ref()),
-        "out": m.out,
-        "mentioned": m.mentioned,
-        "silent": m.silent,
-        "post": m.post,
-        "pinned": m.pinned,
-        "noforwards": m.noforwards,
-        "post_author": m.post_author,
-        "via_bot_id": m.via_bot_id,
-        "media": m.media.as_ref().and_then(|media| media_json(media, &origin, ctx)),
-        "action": null,
-    })
+    MessageFields {
+        schema: SCHEMA_VERSION,
+        kind: "message",
+        id: m.id,
+        account_id: ctx.account().0,
+        chat: Peer::of_tl(&m.peer_id, ctx),
+        sender: sender(m.from_id.as_ref(), &m.peer_id, m.out, ctx),
+        date: m.date,
+        date_iso: date::iso(m.date),
+        edit_date: m.edit_date,
+        edit_date_iso: m.edit_date.and_then(date::iso),
+        text: &m.message,
+        entities: entities(&m.message, m.entities.as_deref()),
+        views: m.views,
+        forwards: m.forwards,
+        replies,
+        reply_to: m.reply_to.as_ref().map(|r| reply_to(r, ctx)),
+        forward: m.fwd_from.as_ref().map(|f| forward(f, ctx)),
+        grouped_id: m.grouped_id,
+        reactions: reactions(m.reactions.as_ref()),
+        out: m.out,
+        mentioned: m.mentioned,
+        silent: m.silent,
+        post: m.post,
+        pinned: m.pinned,
+        noforwards: m.noforwards,
+        post_author: m.post_author.as_deref(),
+        via_bot_id: m.via_bot_id,
+        media: m.media.as_ref().and_then(|item| media(item, &origin, ctx)),
+        action: None,
+    }
 }
 
-fn service(m: &tl::types::MessageService, ctx: &ParseContext) -> Value {
-    json!({
-        "schema": SCHEMA_VERSION,
-        "type": "service",
-        "id": m.id,
-        "account_id": ctx.account().0,
-        "chat": tl_peer_json(&m.peer_id, ctx),
-        "sender": sender(m.from_id.as_ref(), &m.peer_id, m.out, ctx),
-        "date": m.date,
-        "date_iso": date::iso(m.date),
-        "edit_date": null,
-        "edit_date_iso": null,
-        "text": "",
-        "entities": [],
-        "views": null,
-        "forwards": null,
-        "replies": null,
-        "reply_to": m.reply_to.as_ref().map(|r| reply_json(r, ctx)),
-        "forward": null,
-        "grouped_id": null,
-        "reactions": reactions_json(m.reactions.as_ref()),
-        "out": m.out,
-        "mentioned": m.mentioned,
-        "silent": m.silent,
-        "post": m.post,
-        "pinned": false,
-        "noforwards": false,
-        "post_author": null,
-        "via_bot_id": null,
-        "media": null,
-        "action": action_json(&m.action),
-    })
+fn service<'a>(m: &'a tl::types::MessageService, ctx: &'a ParseContext) -> MessageFields<'a> {
+    MessageFields {
+        schema: SCHEMA_VERSION,
+        kind: "service",
+        id: m.id,
+        account_id: ctx.account().0,
+        chat: Peer::of_tl(&m.peer_id, ctx),
+        sender: sender(m.from_id.as_ref(), &m.peer_id, m.out, ctx),
+        date: m.date,
+        date_iso: date::iso(m.date),
+        edit_date: None,
+        edit_date_iso: None,
+        text: "",
+        entities: Vec::new(),
+        views: None,
+        forwards: None,
+        replies: None,
+        reply_to: m.reply_to.as_ref().map(|r| reply_to(r, ctx)),
+        forward: None,
+        grouped_id: None,
+        reactions: reactions(m.reactions.as_ref()),
+        out: m.out,
+        mentioned: m.mentioned,
+        silent: m.silent,
+        post: m.post,
+        pinned: false,
+        noforwards: false,
+        post_author: None,
+        via_bot_id: None,
+        media: None,
+        action: Some(action_json(&m.action)),
+    }
 }
 
 /// Who wrote a message. Telegram omits `from_id` where the chat says it: in a private chat
 /// (the other user, or this account for outgoing messages) and for channel posts (the
-/// channel). In a small group a message without `from_id` has no known sender: `null`.
-fn sender(
+/// channel). In a small group a message without `from_id` has no known sender: `None`.
+fn sender<'a>(
     from_id: Option<&tl::enums::Peer>,
     chat: &tl::enums::Peer,
     out: bool,
-    ctx: &ParseContext,
-) -> Value {
+    ctx: &'a ParseContext,
+) -> Option<Peer<'a>> {
     if let Some(from) = from_id {
-        return tl_peer_json(from, ctx);
+        return Some(Peer::of_tl(from, ctx));
     }
     match PeerKind::of(chat) {
-        (PeerKind::User, _) if out => peer_json(PeerKind::User, ctx.account().0, ctx),
-        (PeerKind::User, id) => peer_json(PeerKind::User, id, ctx),
-        (PeerKind::Channel, id) => peer_json(PeerKind::Channel, id, ctx),
-        (PeerKind::Chat, _) => Value::Null,
+        (PeerKind::User, _) if out => Some(Peer::of(PeerKind::User, ctx.account().0, ctx)),
+        (PeerKind::User, id) => Some(Peer::of(PeerKind::User, id, ctx)),
+        (PeerKind::Channel, id) => Some(Peer::of(PeerKind::Channel, id, ctx)),
+        (PeerKind::Chat, _) => None,
     }
 }
 
-fn reply_json(reply: &tl::enums::MessageReplyHeader, ctx: &ParseContext) -> Value {
+fn reply_to<'a>(reply: &'a tl::enums::MessageReplyHeader, ctx: &'a ParseContext) -> ReplyTo<'a> {
     match reply {
-        tl::enums::MessageReplyHeader::Header(h) => json!({
-            "message_id": h.reply_to_msg_id,
-            "top_id": h.reply_to_top_id,
-            "chat": h.reply_to_peer_id.as_ref().map(|p| tl_peer_json(p, ctx)),
-            "quote_text": h.quote_text,
-            "forum_topic": h.forum_topic,
-            "story_id": null,
-        }),
-        tl::enums::MessageReplyHeader::MessageReplyStoryHeader(h) => json!({
-            "message_id": null,
-            "top_id": null,
-            "chat": tl_peer_json(&h.peer, ctx),
-            "quote_text": null,
-            "forum_topic": false,
-            "story_id": h.story_id,
-        }),
+        tl::enums::MessageReplyHeader::Header(h) => ReplyTo {
+            message_id: h.reply_to_msg_id,
+            top_id: h.reply_to_top_id,
+            chat: h.reply_to_peer_id.as_ref().map(|p| Peer::of_tl(p, ctx)),
+            quote_text: h.quote_text.as_deref(),
+            forum_topic: h.forum_topic,
+            story_id: None,
+        },
+        tl::enums::MessageReplyHeader::MessageReplyStoryHeader(h) => ReplyTo {
+            message_id: None,
+            top_id: None,
+            chat: Some(Peer::of_tl(&h.peer, ctx)),
+            quote_text: None,
+            forum_topic: false,
+            story_id: Some(h.story_id),
+        },
     }
 }
 
-fn forward_json(forward: &tl::enums::MessageFwdHeader, ctx: &ParseContext) -> Value {
+fn forward<'a>(forward: &'a tl::enums::MessageFwdHeader, ctx: &'a ParseContext) -> Forward<'a> {
     let tl::enums::MessageFwdHeader::Header(f) = forward;
-    json!({
-        "from": f.from_id.as_ref().map(|p| tl_peer_json(p, ctx)),
-        "from_name": f.from_name,
-        "date": f.date,
-        "date_iso": date::iso(f.date),
-        "channel_post": f.channel_post,
-        "post_author": f.post_author,
-    })
+    Forward {
+        from: f.from_id.as_ref().map(|p| Peer::of_tl(p, ctx)),
+        from_name: f.from_name.as_deref(),
+        date: f.date,
+        date_iso: date::iso(f.date),
+        channel_post: f.channel_post,
+        post_author: f.post_author.as_deref(),
+    }
 }
 
-fn reactions_json(reactions: Option<&tl::enums::MessageReactions>) -> Vec<Value> {
+fn reactions(reactions: Option<&tl::enums::MessageReactions>) -> Vec<Reaction<'_>> {
     let Some(tl::enums::MessageReactions::Reactions(reactions)) = reactions else {
         return Vec::new();
     };
@@ -197,13 +297,13 @@ fn reactions_json(reactions: Option<&tl::enums::MessageReactions>) -> Vec<Value>
                 tl::enums::Reaction::Paid => ("paid", None, None),
                 tl::enums::Reaction::Empty => ("empty", None, None),
             };
-            json!({
-                "type": kind,
-                "emoji": emoji,
-                "document_id": document_id,
-                "count": r.count,
-                "chosen": r.chosen_order.is_some(),
-            })
+            Reaction {
+                kind,
+                emoji,
+                document_id,
+                count: r.count,
+                chosen: r.chosen_order.is_some(),
+            }
         })
         .collect()
 }

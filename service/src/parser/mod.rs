@@ -26,7 +26,13 @@ mod peer_summary;
 mod storage_ref;
 
 pub use context::ParseContext;
-pub use message::{messages_of, parse_message, parse_messages};
+pub use entity::Entity;
+pub use media::Media;
+pub use message::{
+    EmptyMessage, Forward, MessageFields, ParsedMessage, Reaction, ReplyTo, message_of,
+    messages_of, parse_message, parse_messages,
+};
+pub use peer::Peer;
 pub use peer::{channel_peer_id, chat_peer_id, marked_id, parse_chat, parse_user, peer_id};
 pub use storage_ref::{MediaFile, MediaHook, MediaRefs, StorageRef, StorageStatus, storage_key};
 

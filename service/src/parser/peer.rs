@@ -7,6 +7,7 @@
 //! one could) becomes `null`, while `bare_id` still carries it. grammers' `PeerId` is not
 //! used for this because it panics on out-of-range ids.
 
+use serde::Serialize;
 use serde_json::{Value, json};
 use tgc_model::teleclient::{PeerId, tl};
 
@@ -59,22 +60,36 @@ pub fn chat_peer_id(chat_id: i64) -> Option<PeerId> {
     peer_id(&tl::enums::Peer::Chat(tl::types::PeerChat { chat_id }))
 }
 
-/// The schema's `peer` object for a peer, named from the context when it is known there.
-pub(crate) fn peer_json(kind: PeerKind, bare_id: i64, ctx: &ParseContext) -> Value {
-    let known = ctx.peer(kind, bare_id);
-    json!({
-        "id": mark(kind, bare_id),
-        "bare_id": bare_id,
-        "type": known.map_or(kind.default_type(), |k| k.peer_type),
-        "name": known.and_then(|k| k.name.clone()),
-        "username": known.and_then(|k| k.username.clone()),
-    })
+/// The schema's `peer` object: a chat, a sender, a forward's origin. Its names are
+/// borrowed from the parse context.
+#[derive(Debug, Clone, Serialize)]
+pub struct Peer<'a> {
+    id: Option<i64>,
+    bare_id: i64,
+    #[serde(rename = "type")]
+    peer_type: &'static str,
+    name: Option<&'a str>,
+    username: Option<&'a str>,
 }
 
-/// The schema's `peer` object for a TL peer.
-pub(crate) fn tl_peer_json(peer: &tl::enums::Peer, ctx: &ParseContext) -> Value {
-    let (kind, bare_id) = PeerKind::of(peer);
-    peer_json(kind, bare_id, ctx)
+impl<'a> Peer<'a> {
+    /// A peer, named from the context when it is known there.
+    pub(crate) fn of(kind: PeerKind, bare_id: i64, ctx: &'a ParseContext) -> Peer<'a> {
+        let known = ctx.peer(kind, bare_id);
+        Peer {
+            id: mark(kind, bare_id),
+            bare_id,
+            peer_type: known.map_or(kind.default_type(), |k| k.peer_type),
+            name: known.and_then(|k| k.name.as_deref()),
+            username: known.and_then(|k| k.username.as_deref()),
+        }
+    }
+
+    /// A TL peer, named from the context when it is known there.
+    pub(crate) fn of_tl(peer: &tl::enums::Peer, ctx: &'a ParseContext) -> Peer<'a> {
+        let (kind, bare_id) = PeerKind::of(peer);
+        Peer::of(kind, bare_id, ctx)
+    }
 }
 
 /// A user as the API's `resolve` and `chat` methods show it: the peer fields plus the

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use tgc_model::teleclient::{AccountId, tl};
 use tl::Serializable;
 
-use crate::parser::{ParseContext, SCHEMA_VERSION, marked_id, parse_message};
+use crate::parser::{ParseContext, SCHEMA_VERSION, marked_id, message_of};
 
 /// What happened to the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -117,8 +117,9 @@ impl Event {
 
     /// The event for a message whose key is known.
     pub fn parsed(key: EventKey, message: &tl::enums::Message, ctx: &ParseContext) -> Event {
-        let body = serde_json::to_vec(&parse_message(message, ctx))
-            // A `serde_json::Value` always serializes; this branch only keeps the type honest.
+        let body = serde_json::to_vec(&message_of(message, ctx))
+            // A parsed message always serializes (non-finite floats become null); this
+            // branch only keeps the type honest.
             .unwrap_or_else(|_| b"{}".to_vec());
         Event {
             kind: key.kind,

@@ -38,7 +38,8 @@ impl Handler for Accounts {
                 "active": active,
                 "accounts": report.iter().map(account_json).collect::<Vec<_>>(),
                 "unusable": unusable,
-            }))
+            })
+            .into())
         })
     }
 }

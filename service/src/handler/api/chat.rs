@@ -25,7 +25,7 @@ impl Handler for Chat {
             let served = cx.pool.run(&chat, method, full_info).await?;
             let mut reply = served.value;
             reply["account"] = json!(served.account.0);
-            Ok(reply)
+            Ok(reply.into())
         })
     }
 }

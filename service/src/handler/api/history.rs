@@ -4,11 +4,11 @@
 //! `max_id` bound the ids, `limit` sizes the page. Each reply carries `next_offset_id` for
 //! the next page, so a client walks a history without knowing Telegram's rules.
 
-use serde_json::json;
 use tgc_model::teleclient::tl;
 
 use super::page::page;
-use crate::handler::route::{Context, Handler, Reply};
+use crate::handler::route::{Context, Handler, Json, Reply};
+use crate::parser::ParseContext;
 
 pub struct History;
 
@@ -47,15 +47,13 @@ impl Handler for History {
                         .await
                 })
                 .await?;
-            let mut reply = page(
-                &served.value,
-                served.account,
-                limit as usize,
-                cx.media_hook(),
-            );
-            reply["chat"] = json!(chat.to_string());
-            reply["account"] = json!(served.account.0);
-            Ok(reply)
+            let parse = ParseContext::from_messages(&served.value, served.account)
+                .with_media_hook(cx.media_hook());
+            let reply = page(&served.value, &parse, served.account, limit as usize);
+            Json::of(&super::page::Page {
+                chat: Some(chat.to_string()),
+                ..reply
+            })
         })
     }
 }

@@ -54,7 +54,8 @@ impl Handler for Join {
                 "joined": true,
                 "chat": described,
                 "account": served.account.0,
-            }))
+            })
+            .into())
         })
     }
 }

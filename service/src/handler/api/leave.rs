@@ -46,7 +46,8 @@ impl Handler for Leave {
                 "left": true,
                 "chat": described,
                 "account": served.account.0,
-            }))
+            })
+            .into())
         })
     }
 }

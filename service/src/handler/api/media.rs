@@ -29,7 +29,7 @@ impl Handler for Media {
             let task = pipeline.task(media_id).map_err(|error| {
                 ApiError::internal(format!("reading the media task table: {error}"))
             })?;
-            Ok(match task {
+            let reply = match task {
                 None => json!({
                     "media_id": media_id,
                     "storage": { "key": key, "status": "not_tracked", "url": url },
@@ -41,7 +41,8 @@ impl Handler for Media {
                     "storage": { "key": key, "status": status(task.state), "url": url },
                     "task": task_json(&task),
                 }),
-            })
+            };
+            Ok(reply.into())
         })
     }
 }

@@ -2,12 +2,22 @@
 //! supergroups, `messages.getMessages` for users and basic groups, whose ids are per
 //! account). Ids Telegram does not have come back in `missing`.
 
-use serde_json::json;
+use serde::Serialize;
 use tgc_model::teleclient::tl;
 
 use super::page::{message_id, parse_all};
 use super::peer::{Kind, bare_id};
-use crate::handler::route::{Context, Handler, Reply};
+use crate::handler::route::{Context, Handler, Json, Reply};
+use crate::parser::{ParseContext, ParsedMessage};
+
+/// The `messages` reply: the messages found, in Telegram's order, and the ids that were not.
+#[derive(Debug, Serialize)]
+struct Found<'a> {
+    chat: String,
+    account: i64,
+    messages: Vec<ParsedMessage<'a>>,
+    missing: Vec<i32>,
+}
 
 pub struct Messages;
 
@@ -59,9 +69,9 @@ impl Handler for Messages {
             let (answer, peer) = &served.value;
             // Outside channels ids are the account's own message box: keep this chat's only.
             let wanted = bare_id(peer);
-            let messages = parse_all(answer, served.account, cx.media_hook(), |m| {
-                in_chat(m, kind, wanted)
-            });
+            let parse = ParseContext::from_messages(answer, served.account)
+                .with_media_hook(cx.media_hook());
+            let messages = parse_all(answer, &parse, |m| in_chat(m, kind, wanted));
             let found: Vec<i32> = crate::parser::messages_of(answer)
                 .iter()
                 .filter(|m| in_chat(m, kind, wanted))
@@ -72,12 +82,12 @@ impl Handler for Messages {
                 .copied()
                 .filter(|id| !found.contains(id))
                 .collect();
-            Ok(json!({
-                "chat": chat.to_string(),
-                "account": served.account.0,
-                "messages": messages,
-                "missing": missing,
-            }))
+            Json::of(&Found {
+                chat: chat.to_string(),
+                account: served.account.0,
+                messages,
+                missing,
+            })
         })
     }
 }

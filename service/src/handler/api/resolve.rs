@@ -28,7 +28,8 @@ impl Handler for Resolve {
                     "input": chat.to_string(),
                 },
                 "account": resolved.account.id().0,
-            }))
+            })
+            .into())
         })
     }
 }

@@ -3,11 +3,11 @@
 //! (`messages.searchGlobal`, first page only: Telegram's global cursor names a peer by the
 //! answering account's access hash, which another account of the pool could not use).
 
-use serde_json::json;
 use tgc_model::teleclient::tl;
 
-use super::page::page;
-use crate::handler::route::{Context, Handler, Reply};
+use super::page::{Page, page};
+use crate::handler::route::{Context, Handler, Json, Reply};
+use crate::parser::ParseContext;
 
 pub struct Search;
 
@@ -56,17 +56,15 @@ impl Handler for Search {
                         }
                     })
                     .await?;
-                let mut reply = page(
-                    &served.value,
-                    served.account,
-                    limit as usize,
-                    cx.media_hook(),
-                );
-                // See the module docs: there is no next page to offer across accounts.
-                reply["next_offset_id"] = serde_json::Value::Null;
-                reply["query"] = json!(query);
-                reply["account"] = json!(served.account.0);
-                return Ok(reply);
+                let parse = ParseContext::from_messages(&served.value, served.account)
+                    .with_media_hook(cx.media_hook());
+                let reply = page(&served.value, &parse, served.account, limit as usize);
+                return Json::of(&Page {
+                    // See the module docs: there is no next page to offer across accounts.
+                    next_offset_id: None,
+                    query: Some(&query),
+                    ..reply
+                });
             };
             let served = cx
                 .pool
@@ -95,16 +93,14 @@ impl Handler for Search {
                     }
                 })
                 .await?;
-            let mut reply = page(
-                &served.value,
-                served.account,
-                limit as usize,
-                cx.media_hook(),
-            );
-            reply["query"] = json!(query);
-            reply["chat"] = json!(chat.to_string());
-            reply["account"] = json!(served.account.0);
-            Ok(reply)
+            let parse = ParseContext::from_messages(&served.value, served.account)
+                .with_media_hook(cx.media_hook());
+            let reply = page(&served.value, &parse, served.account, limit as usize);
+            Json::of(&Page {
+                query: Some(&query),
+                chat: Some(chat.to_string()),
+                ..reply
+            })
         })
     }
 }

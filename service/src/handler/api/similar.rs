@@ -51,7 +51,8 @@ impl Handler for Similar {
                 "account": served.account.0,
                 "similar": chats.iter().map(parse_chat).collect::<Vec<_>>(),
                 "count": count,
-            }))
+            })
+            .into())
         })
     }
 }

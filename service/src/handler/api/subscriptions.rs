@@ -29,7 +29,7 @@ impl Handler for Subscriptions {
             let recorded = joinmap.subscriptions().map_err(|error| {
                 ApiError::internal(format!("reading the join map failed: {error}"))
             })?;
-            Ok(json!({ "subscriptions": by_chat(&recorded) }))
+            Ok(json!({ "subscriptions": by_chat(&recorded) }).into())
         })
     }
 }
