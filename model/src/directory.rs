@@ -8,10 +8,13 @@
 //! TTL a row is no longer trusted and the name is resolved again.
 //!
 //! Calls are short local SQLite statements; like the session files, they run inline
-//! rather than on a blocking thread.
+//! rather than on a blocking thread. Names looked up are kept in memory too (up to
+//! [`WARM_MAX`], then forgotten all at once and learnt again), so a warm resolve costs a
+//! hash lookup rather than a query; SQLite stays the store, and every write goes there first.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::MutexGuard;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use grammers_session::types::PeerId;
@@ -53,10 +56,16 @@ const SCHEMA: &str = "
     create index if not exists usernames_by_peer on usernames (peer_id);
 ";
 
+/// How many names the memory holds before it starts again from empty.
+pub const WARM_MAX: usize = 65_536;
+
 /// The persisted directory.
 pub struct Directory {
     file: SqliteFile,
     ttl: Duration,
+    /// Names found by lookups: normalized name → (peer, learnt at). Always what SQLite
+    /// holds for them: a write drops the name here before the next lookup reads it again.
+    warm: Mutex<HashMap<String, (PeerId, i64)>>,
 }
 
 impl std::fmt::Debug for Directory {
@@ -73,13 +82,21 @@ impl Directory {
     /// not trusted.
     pub fn open_in(data_dir: &Path, ttl: Duration) -> Result<Directory, DirectoryError> {
         let file = SqliteFile::open_in(data_dir, FILE_NAME, SCHEMA)?;
-        Ok(Directory { file, ttl })
+        Ok(Directory::with_file(file, ttl))
     }
 
     /// Opens (creating if needed) the directory at `path`.
     pub fn open(path: &Path, ttl: Duration) -> Result<Directory, DirectoryError> {
         let file = SqliteFile::open(path, SCHEMA)?;
-        Ok(Directory { file, ttl })
+        Ok(Directory::with_file(file, ttl))
+    }
+
+    fn with_file(file: SqliteFile, ttl: Duration) -> Directory {
+        Directory {
+            file,
+            ttl,
+            warm: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The peer `username` named when last learnt, if that was within the TTL.
@@ -90,16 +107,30 @@ impl Directory {
     /// [`Directory::lookup`] as if the time were `now` (unix seconds).
     pub fn lookup_at(&self, username: &str, now: i64) -> Result<Option<PeerId>, DirectoryError> {
         let oldest = now.saturating_sub(ttl_secs(self.ttl));
-        let row: Option<i64> = self
+        let username = normalize(username);
+        if let Some(&(peer, learnt_at)) = self.warm().get(&username) {
+            return Ok((learnt_at > oldest).then_some(peer));
+        }
+        let row: Option<(i64, i64)> = self
             .conn()
             .query_row(
-                "select peer_id from usernames where username = ?1 and learnt_at > ?2",
-                params![normalize(username), oldest],
-                |row| row.get(0),
+                "select peer_id, learnt_at from usernames where username = ?1",
+                params![username],
+                |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()
             .map_err(|e| self.sql(e))?;
-        Ok(row.and_then(PeerId::from_bot_api_dialog_id))
+        let Some((peer, learnt_at)) =
+            row.and_then(|(id, at)| PeerId::from_bot_api_dialog_id(id).map(|peer| (peer, at)))
+        else {
+            return Ok(None);
+        };
+        let mut warm = self.warm();
+        if warm.len() >= WARM_MAX {
+            warm.clear();
+        }
+        warm.insert(username, (peer, learnt_at));
+        Ok((learnt_at > oldest).then_some(peer))
     }
 
     /// The freshest username known for `peer`, within the TTL (to resolve a chat asked for
@@ -144,6 +175,7 @@ impl Directory {
                 params![username, peer.bot_api_dialog_id_unchecked(), learnt_at],
             )
             .map_err(|e| self.sql(e))?;
+        self.warm().remove(&username);
         Ok(())
     }
 
@@ -181,17 +213,17 @@ impl Directory {
             }
         }
         tx.commit().map_err(|e| self.sql(e))?;
+        self.warm().clear();
         Ok(recorded)
     }
 
     /// Forgets `username` (Telegram said it is not occupied any more).
     pub fn forget(&self, username: &str) -> Result<(), DirectoryError> {
+        let username = normalize(username);
         self.conn()
-            .execute(
-                "delete from usernames where username = ?1",
-                [normalize(username)],
-            )
+            .execute("delete from usernames where username = ?1", [&username])
             .map_err(|e| self.sql(e))?;
+        self.warm().remove(&username);
         Ok(())
     }
 
@@ -216,6 +248,13 @@ impl Directory {
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
         self.file.conn()
+    }
+
+    fn warm(&self) -> MutexGuard<'_, HashMap<String, (PeerId, i64)>> {
+        // A map of plain values: a panic elsewhere cannot leave it half-written.
+        self.warm
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn sql(&self, source: rusqlite::Error) -> DirectoryError {
@@ -293,6 +332,42 @@ mod tests {
             None
         );
         assert_eq!(directory.lookup_at("nobody", 1_000).unwrap(), None);
+    }
+
+    /// A name looked up once is answered from memory: a row deleted behind the
+    /// directory's back (no write of its own) does not change the answer, and the TTL still
+    /// holds.
+    #[test]
+    fn a_warm_name_is_answered_from_memory_within_its_ttl() {
+        let dir = tempfile::tempdir().unwrap();
+        let directory = Directory::open_in(dir.path(), DAY).unwrap();
+        directory.record_at("warm_name", channel(5), 1_000).unwrap();
+        assert_eq!(
+            directory.lookup_at("warm_name", 1_001).unwrap(),
+            Some(channel(5))
+        );
+        Connection::open(dir.path().join(FILE_NAME))
+            .unwrap()
+            .execute("delete from usernames", [])
+            .unwrap();
+        assert_eq!(
+            directory.lookup_at("@Warm_Name", 1_002).unwrap(),
+            Some(channel(5)),
+            "from memory"
+        );
+        assert_eq!(
+            directory.lookup_at("warm_name", 1_000 + 86_400).unwrap(),
+            None,
+            "past the TTL, memory or not"
+        );
+        // The directory's own writes reach the next lookup.
+        directory.record_at("warm_name", channel(6), 2_000).unwrap();
+        assert_eq!(
+            directory.lookup_at("warm_name", 2_001).unwrap(),
+            Some(channel(6))
+        );
+        directory.forget("warm_name").unwrap();
+        assert_eq!(directory.lookup_at("warm_name", 2_002).unwrap(), None);
     }
 
     #[test]
