@@ -101,6 +101,9 @@ pub struct CryptoSettings {
 pub struct PoolSettings {
     pub resolve_budget_per_hour: u32,
     pub requests_per_second: f64,
+    /// How long a request may wait for its account's turn before another account that can
+    /// read the chat takes it.
+    pub max_queue_wait: Duration,
     pub username_ttl: Duration,
     pub reconnect_max_backoff: Duration,
 }

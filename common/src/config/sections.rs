@@ -147,6 +147,12 @@ pub fn pool(r: &mut Reader<'_>) -> PoolSettings {
             show,
         ),
         requests_per_second: r.value("pool.requests_per_second", 5.0, values::request_rate, show),
+        max_queue_wait: r.value(
+            "pool.max_queue_wait",
+            Duration::from_secs(1),
+            values::duration,
+            show_duration,
+        ),
         username_ttl: r.value(
             "pool.username_ttl",
             Duration::from_secs(24 * 3600),

@@ -60,5 +60,7 @@ pub struct AccountReport {
     pub flood_waits: u64,
     /// Times the account, active, was found disconnected.
     pub disconnections: u64,
+    /// How long a request taking its turn now would wait for it (`pool.requests_per_second`).
+    pub queue_wait: Duration,
     pub requests: u64,
 }

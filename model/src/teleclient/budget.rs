@@ -106,6 +106,17 @@ impl RequestPacer {
         }
     }
 
+    /// How long a request reserving its turn at `now` would wait, without reserving it.
+    pub fn wait_at(&self, now: Instant) -> Duration {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        let tokens = (self.tokens + elapsed * self.per_second).min(self.burst) - 1.0;
+        if tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-tokens / self.per_second)
+        }
+    }
+
     /// Gives back a token whose request was never sent (cancelled while it waited, or
     /// refused because it could not start in time), so it does not delay the requests after.
     pub fn refund(&mut self) {
@@ -167,6 +178,18 @@ mod tests {
         // After a quiet second, two tokens are back (one owed, then refilled).
         let later = now + Duration::from_secs(3);
         assert_eq!(pacer.reserve(later), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_wait_ahead_is_what_the_next_reservation_would_wait() {
+        let now = Instant::now();
+        let mut pacer = RequestPacer::new(2.0, now);
+        assert_eq!(pacer.wait_at(now), Duration::ZERO);
+        pacer.reserve(now);
+        pacer.reserve(now);
+        pacer.reserve(now);
+        assert_eq!(pacer.wait_at(now), Duration::from_millis(1000));
+        assert_eq!(pacer.reserve(now), Duration::from_millis(1000));
     }
 
     #[test]

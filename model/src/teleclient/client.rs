@@ -51,6 +51,9 @@ pub struct ClientConfig {
     pub device_model: String,
     pub resolve_budget_per_hour: u32,
     pub requests_per_second: f64,
+    /// Past this wait for an account's turn, the pool moves a request about a chat to
+    /// another account that can read it (`pool.max_queue_wait`).
+    pub max_queue_wait: Duration,
     pub reconnect_max_backoff: Duration,
     /// `socks5://[user:pass@]host:port` every account connects through (`telegram.proxy`).
     pub proxy: Option<Secret<String>>,
@@ -63,6 +66,7 @@ impl ClientConfig {
             device_model: settings.telegram.device_model.clone(),
             resolve_budget_per_hour: settings.pool.resolve_budget_per_hour,
             requests_per_second: settings.pool.requests_per_second,
+            max_queue_wait: settings.pool.max_queue_wait,
             reconnect_max_backoff: settings.pool.reconnect_max_backoff,
             proxy: settings
                 .telegram
@@ -413,6 +417,11 @@ impl TeleClient {
         Ok(())
     }
 
+    /// How long a request taking its turn now would wait for it (zero when a token is there).
+    pub fn queue_wait(&self, now: Instant) -> Duration {
+        self.status().pacer.wait_at(now)
+    }
+
     /// Whether this account's cache holds `peer`'s access hash.
     pub fn holds(&self, peer: PeerId) -> bool {
         self.known
@@ -569,6 +578,7 @@ impl TeleClient {
             resolves: self.resolves.load(Ordering::Relaxed),
             flood_waits: self.flood_waits.load(Ordering::Relaxed),
             disconnections: self.disconnections.load(Ordering::Relaxed),
+            queue_wait: status.pacer.wait_at(now),
             requests: self.requests.load(Ordering::Relaxed),
         }
     }

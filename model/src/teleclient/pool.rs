@@ -14,8 +14,9 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use grammers_client::{Client, InvocationError};
 use grammers_session::types::PeerRef;
@@ -71,6 +72,11 @@ pub struct TeleClients {
     directory: Directory,
     picker: Mutex<Picker>,
     resolving: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Past this wait for its account's turn, a request about a chat moves (spills over)
+    /// to another account that can read the chat.
+    max_queue_wait: Duration,
+    /// Requests that spilled over, since start.
+    spill_overs: AtomicU64,
 }
 
 impl std::fmt::Debug for TeleClients {
@@ -149,6 +155,8 @@ impl TeleClients {
             directory,
             picker: Mutex::new(Picker::new()),
             resolving: Mutex::new(HashMap::new()),
+            max_queue_wait: config.max_queue_wait,
+            spill_overs: AtomicU64::new(0),
         };
         (pool, failed)
     }
@@ -205,7 +213,8 @@ impl TeleClients {
         Fut: Future<Output = Result<T, InvocationError>>,
     {
         for _ in 0..self.attempts() {
-            let Resolved { account, peer } = self.locate(chat, Some(method)).await?;
+            let located = self.locate(chat, Some(method)).await?;
+            let Resolved { account, peer } = self.spill_over(chat, located, method).await?;
             pace_within_deadline(&account).await?;
             let result = call(account.client().clone(), peer).await;
             if let Some(value) = self.settle(&account, method, result)? {
@@ -345,11 +354,91 @@ impl TeleClients {
             if let Some(found) = self.cached(chat, method)? {
                 return Ok(found);
             }
-            if let Some(found) = self.resolve_over_network(chat, &username, method).await? {
+            if let Some(found) = self
+                .resolve_over_network(chat, &username, method, &[])
+                .await?
+            {
                 return Ok(found);
             }
         }
         Err(self.exhausted(method.unwrap_or(RESOLVE_METHOD)))
+    }
+
+    /// Requests that moved to another account because theirs would have waited longer than
+    /// `pool.max_queue_wait`, since start.
+    pub fn spill_overs(&self) -> u64 {
+        self.spill_overs.load(Ordering::Relaxed)
+    }
+
+    /// Keeps `located` unless its account's turn would come later than `pool.max_queue_wait`.
+    /// Then another account that can read the chat takes the request: a holder of its hash
+    /// whose turn comes sooner, or else the next account by the chat's rendezvous order
+    /// with resolve budget, which resolves the chat (once: it holds the hash from then on,
+    /// and the pool's round-robin over holders spreads the chat's requests). When nobody
+    /// can, the request waits its turn where it was.
+    async fn spill_over(
+        &self,
+        chat: &ChatRef,
+        located: Resolved,
+        method: &str,
+    ) -> Result<Resolved, PoolError> {
+        let now = Instant::now();
+        if located.account.queue_wait(now) <= self.max_queue_wait {
+            return Ok(located);
+        }
+        let able = self.able_for(Some(method), now)?;
+        let peer = located.peer.id;
+        let sooner_holder = able
+            .iter()
+            .filter(|a| a.id() != located.account.id() && a.holds(peer))
+            .map(|a| (a.queue_wait(now), a))
+            .filter(|(wait, _)| *wait <= self.max_queue_wait)
+            .min_by_key(|(wait, _)| *wait)
+            .and_then(|(_, a)| a.peer_ref(peer).map(|peer| (Arc::clone(a), peer)));
+        if let Some((account, peer)) = sooner_holder {
+            self.spill_overs.fetch_add(1, Ordering::Relaxed);
+            return Ok(Resolved { account, peer });
+        }
+        let username = match chat {
+            ChatRef::Username(name) => Some(name.clone()),
+            ChatRef::Id(peer) => self.directory.username_of(*peer)?,
+        };
+        let Some(username) = username else {
+            // Only a username can be resolved by another account.
+            return Ok(located);
+        };
+        let gate = self.gate(&username);
+        let _turn = gate.lock().await;
+        // Who waited here may find that the spill it waited for made a holder free.
+        let now = Instant::now();
+        if let Some(free) = able
+            .iter()
+            .find(|a| a.holds(peer) && a.queue_wait(now) <= self.max_queue_wait)
+            && let Some(peer) = free.peer_ref(peer)
+        {
+            self.spill_overs.fetch_add(1, Ordering::Relaxed);
+            return Ok(Resolved {
+                account: Arc::clone(free),
+                peer,
+            });
+        }
+        let holders: Vec<AccountId> = able
+            .iter()
+            .filter(|a| a.holds(peer))
+            .map(|a| a.id())
+            .collect();
+        match self
+            .resolve_over_network(chat, &username, Some(method), &holders)
+            .await
+        {
+            Ok(Some(found)) => {
+                tracing::debug!(from = %located.account.id(), to = %found.account.id(), chat = %chat, "request spilled over to another account");
+                self.spill_overs.fetch_add(1, Ordering::Relaxed);
+                Ok(found)
+            }
+            // No account with budget (or it could not): the request waits its turn.
+            Ok(None) | Err(_) => Ok(located),
+        }
     }
 
     /// The cached path: the directory gives the id, a holder gives the access hash.
@@ -393,17 +482,20 @@ impl TeleClients {
     }
 
     /// Resolves `username` on the account that owns it by rendezvous hashing among those
-    /// with resolve budget left; `Ok(None)` means "that account could not, look again".
+    /// with resolve budget left, `exclude` left out; `Ok(None)` means "that account could
+    /// not, look again".
     async fn resolve_over_network(
         &self,
         chat: &ChatRef,
         username: &str,
         method: Option<&str>,
+        exclude: &[AccountId],
     ) -> Result<Option<Resolved>, PoolError> {
         let now = Instant::now();
         let able = self.able_for(method, now)?;
         let not_cooling: Vec<&Arc<TeleClient>> = able
             .iter()
+            .filter(|a| !exclude.contains(&a.id()))
             .filter(|a| a.cooling_for(RESOLVE_METHOD, now).is_none())
             .collect();
         if not_cooling.is_empty() {

@@ -195,3 +195,43 @@ async fn usernames_cached_in_telethon_session_files_serve_on_day_one_without_a_r
     }
     assert_eq!(setup.resolves(), 0, "{:?}", setup.sim.counters.snapshot());
 }
+
+/// One chat held by one account, its pacing at one request a second, and a burst of calls
+/// for it: instead of queueing behind the holder while the others sit idle, calls whose turn
+/// would come later than `pool.max_queue_wait` move to other accounts, each resolving the
+/// chat at most once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_chat_spills_over_to_other_accounts_instead_of_queueing_behind_one() {
+    let setup = pool_setup::start(3, 1).await;
+    let config = tgc_model::teleclient::ClientConfig {
+        requests_per_second: 1.0,
+        max_queue_wait: std::time::Duration::from_millis(100),
+        ..testkit::pool_setup::config()
+    };
+    let pool = setup.pool_with(&config).await;
+    let first = guarded(
+        "the first call",
+        pool.run(&chat(0), "messages.getHistory", last_message),
+    )
+    .await
+    .unwrap();
+    let hot = chat(0);
+    let calls = (0..6).map(|_| pool.run(&hot, "messages.getHistory", last_message));
+    let served: Vec<_> = guarded("a burst of calls", futures_util::future::join_all(calls))
+        .await
+        .into_iter()
+        .map(|served| served.expect("served").account)
+        .collect();
+    let accounts: HashSet<_> = served.iter().copied().collect();
+    assert!(
+        accounts.len() >= 2 && served.iter().any(|a| *a != first.account),
+        "the burst went to {served:?}, the chat's first holder being {}",
+        first.account
+    );
+    assert!(pool.spill_overs() >= 1);
+    assert!(
+        setup.resolves() <= 3,
+        "each account resolves the chat at most once: {:?}",
+        setup.sim.counters.snapshot()
+    );
+}

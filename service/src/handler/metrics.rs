@@ -187,6 +187,26 @@ impl Collector for PoolCollector {
                 ConstCounter::new(value(account)).encode(family.encode_family(&labels)?)?;
             }
         }
+        {
+            let mut queued = encoder.encode_descriptor(
+                "account_queue_wait_seconds",
+                "How long a request taking its turn on each account now would wait for it (pool.requests_per_second)",
+                None,
+                MetricType::Gauge,
+            )?;
+            for account in &report {
+                let labels = [("account", account.account.to_string())];
+                ConstGauge::new(account.queue_wait.as_secs_f64())
+                    .encode(queued.encode_family(&labels)?)?;
+            }
+        }
+        let spill_overs = ConstCounter::new(self.pool.spill_overs());
+        spill_overs.encode(encoder.encode_descriptor(
+            "pool_spill_overs",
+            "Requests moved to another account that can read the chat because theirs would have waited longer than pool.max_queue_wait",
+            None,
+            spill_overs.metric_type(),
+        )?)?;
         let active = report
             .iter()
             .filter(|a| a.state == AccountState::Active)

@@ -185,6 +185,7 @@ pub fn client_config(reconnect_max_backoff: Duration) -> ClientConfig {
         device_model: "tgcollector tests".into(),
         resolve_budget_per_hour: 1000,
         requests_per_second: 10_000.0,
+        max_queue_wait: Duration::from_secs(1),
         reconnect_max_backoff,
         proxy: None,
     }

@@ -72,6 +72,7 @@ fn account_json(account: &AccountReport) -> Value {
         "resolves": account.resolves,
         "flood_waits": account.flood_waits,
         "disconnections": account.disconnections,
+        "queue_wait": account.queue_wait.as_secs_f64(),
         "requests": account.requests,
     })
 }
