@@ -398,6 +398,11 @@ impl TaskStore {
         self.file.sync().map_err(|source| self.sql(source))
     }
 
+    /// Whether every new or requeued task committed so far is on disk already.
+    pub fn is_synced(&self) -> bool {
+        self.file.is_synced()
+    }
+
     fn by_state(&self) -> MutexGuard<'_, [u64; TaskState::ALL.len()]> {
         self.by_state
             .lock()

@@ -471,6 +471,33 @@ impl SessionFile {
     pub(crate) fn store_peers(&self, new_peers: &[PeerInfo]) -> Result<(), SessionError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction().map_err(|e| self.sql(e))?;
+        let (changes, first_error) = self.peer_changes(&tx, new_peers)?;
+        for (marked, merged) in &changes {
+            store_peer(&tx, *marked, merged).map_err(|e| self.sql(e))?;
+        }
+        tx.commit().map_err(|e| self.sql(e))?;
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether caching `new_peers` would write anything (or report a bad peer): when not,
+    /// the caller can skip [`SessionFile::store_peers`] and the hand-off it needs for its
+    /// possible fsync. Reads only.
+    pub(crate) fn peers_would_change(&self, new_peers: &[PeerInfo]) -> Result<bool, SessionError> {
+        let conn = self.conn()?;
+        let (changes, first_error) = self.peer_changes(&conn, new_peers)?;
+        Ok(!changes.is_empty() || first_error.is_some())
+    }
+
+    /// The rows `new_peers` change, and the first peer that could not be stored.
+    fn peer_changes(
+        &self,
+        conn: &Connection,
+        new_peers: &[PeerInfo],
+    ) -> Result<PeerChanges, SessionError> {
+        let mut changes = Vec::new();
         let mut first_error = None;
         for peer in new_peers {
             let Some(marked) = peers::marked_id(peer) else {
@@ -482,7 +509,7 @@ impl SessionFile {
             let Some(id) = peers::peer_id(marked) else {
                 continue;
             };
-            let known = load_peer(&tx, id).map_err(|e| self.sql(e))?;
+            let known = load_peer(conn, id).map_err(|e| self.sql(e))?;
             let merged = match &known {
                 Some(known) => {
                     let mut merged = known.clone();
@@ -494,16 +521,11 @@ impl SessionFile {
                 }
                 None => peer.clone(),
             };
-            if known.as_ref() == Some(&merged) {
-                continue;
+            if known.as_ref() != Some(&merged) {
+                changes.push((marked, merged));
             }
-            store_peer(&tx, marked, &merged).map_err(|e| self.sql(e))?;
         }
-        tx.commit().map_err(|e| self.sql(e))?;
-        match first_error {
-            Some(error) => Err(error),
-            None => Ok(()),
-        }
+        Ok((changes, first_error))
     }
 
     pub(crate) fn store_update_state(&self, update: UpdateState) -> Result<(), SessionError> {
@@ -535,6 +557,9 @@ impl SessionFile {
         }
     }
 }
+
+/// Peer rows to write (marked id, merged row), and the first peer that could not be stored.
+type PeerChanges = (Vec<(i64, PeerInfo)>, Option<SessionError>);
 
 /// Whether the file's first non-blank byte opens a JSON object; unreadable counts as no.
 fn starts_like_json(path: &Path) -> bool {

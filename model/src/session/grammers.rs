@@ -2,10 +2,12 @@
 //!
 //! The trait is the only way grammers reaches the file. Its two hot methods
 //! (`home_dc_id`, `dc_option`) answer from the in-memory cache; the rest go to SQLite.
-//! Those are usually short, but a write fsyncs (the file is Telethon's: a rollback journal,
-//! `synchronous = full`) and any call may wait up to five seconds for a lock a Telethon
+//! Reads are short and run inline. A write fsyncs (the file is Telethon's: a rollback
+//! journal, `synchronous = full`) and may wait up to five seconds for a lock a Telethon
 //! process holds, so each runs through [`offload`]: the other tasks of the tokio worker
-//! move to another thread instead of waiting with it.
+//! move to another thread instead of waiting with it. That hand-off costs a thread wake-up,
+//! so the peers grammers caches after every answer (nearly always known already) are first
+//! compared inline, and only a real change is offloaded.
 
 use grammers_session::types::{DcOption, PeerId, PeerInfo, UpdateState, UpdatesState};
 use grammers_session::{BoxFuture, Session};
@@ -36,22 +38,33 @@ impl Session for SessionFile {
     }
 
     fn peer(&self, peer: PeerId) -> BoxFuture<'_, Result<Option<PeerInfo>, SessionError>> {
-        Box::pin(async move { offload(|| self.load_peer(peer)) })
+        Box::pin(async move { self.load_peer(peer) })
     }
 
     fn cache_peer(&self, peer: PeerInfo) -> BoxFuture<'_, Result<(), SessionError>> {
-        Box::pin(async move { offload(|| self.store_peers(std::slice::from_ref(&peer))) })
+        Box::pin(async move { self.cache_if_changed(std::slice::from_ref(&peer)) })
     }
 
     fn cache_peers(&self, peers: Vec<PeerInfo>) -> BoxFuture<'_, Result<(), SessionError>> {
-        Box::pin(async move { offload(|| self.store_peers(&peers)) })
+        Box::pin(async move { self.cache_if_changed(&peers) })
     }
 
     fn updates_state(&self) -> BoxFuture<'_, Result<UpdatesState, SessionError>> {
-        Box::pin(async move { offload(|| self.update_states()) })
+        Box::pin(async move { self.update_states() })
     }
 
     fn set_update_state(&self, update: UpdateState) -> BoxFuture<'_, Result<(), SessionError>> {
         Box::pin(async move { offload(|| self.store_update_state(update)) })
+    }
+}
+
+impl SessionFile {
+    /// Stores `peers` off the async worker, if storing them would change the file.
+    fn cache_if_changed(&self, peers: &[PeerInfo]) -> Result<(), SessionError> {
+        if self.peers_would_change(peers)? {
+            offload(|| self.store_peers(peers))
+        } else {
+            Ok(())
+        }
     }
 }

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use tgc_common::blocking::offload;
 use tgc_common::config::MediaKind;
 use tgc_model::media::{FileLocation, Inserted, MediaTask, TaskState};
 use tgc_model::teleclient::AccountState;
@@ -26,8 +27,7 @@ pub struct PipelineHook {
 impl MediaHook for PipelineHook {
     fn storage(&self, media: &MediaFile<'_>) -> StorageRef {
         let key = storage_key(media.id);
-        // A commit may run SQLite's automatic checkpoint, an fsync: off the async worker.
-        let status = tgc_common::blocking::offload(|| self.inner.admit(media));
+        let status = self.inner.admit(media);
         StorageRef { key, status }
     }
 
@@ -66,7 +66,8 @@ impl Inner {
             created_ms: now,
             updated_ms: now,
         };
-        match self.store.insert(&task) {
+        // A commit may run SQLite's automatic checkpoint, an fsync: off the async worker.
+        match offload(|| self.store.insert(&task)) {
             Ok(Inserted::New) => {
                 self.enqueue(&task);
                 StorageStatus::Pending
@@ -87,10 +88,11 @@ impl Inner {
             TaskState::Stored => StorageStatus::Stored,
             TaskState::Skipped => StorageStatus::Skipped,
             TaskState::Failed => {
-                let revived = self
-                    .store
-                    .set_owner(task.media_id, task.owner, &task.location)
-                    .and_then(|()| self.store.set_state(task.media_id, TaskState::Queued, None));
+                let revived = offload(|| {
+                    self.store
+                        .set_owner(task.media_id, task.owner, &task.location)
+                        .and_then(|()| self.store.set_state(task.media_id, TaskState::Queued, None))
+                });
                 match revived {
                     Ok(()) => {
                         tracing::info!(

@@ -222,6 +222,10 @@ impl MediaProcessor {
     /// reply, a saved update state) goes out. One fsync for all tasks recorded so far, none
     /// when there are none; the wait is handed off the async worker.
     pub fn make_durable(&self) -> Result<(), StoreError> {
+        // Most replies name no new task: no sync, and no hand-off of the worker for one.
+        if self.inner.store.is_synced() {
+            return Ok(());
+        }
         tgc_common::blocking::offload(|| self.inner.store.sync())
     }
 
