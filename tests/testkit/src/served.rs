@@ -61,7 +61,12 @@ impl Served {
 
     /// Its peak resident memory so far (`VmHWM`), bytes.
     pub fn peak_rss(&self) -> u64 {
-        peak_rss(self.pid)
+        status_kib(self.pid, "VmHWM:") * 1024
+    }
+
+    /// Its resident memory now (`VmRSS`), bytes.
+    pub fn rss(&self) -> u64 {
+        status_kib(self.pid, "VmRSS:") * 1024
     }
 
     /// The CPU time it has used so far, user and system, all threads, seconds.
@@ -70,17 +75,17 @@ impl Served {
     }
 }
 
-/// A process's peak resident memory (`VmHWM` of `/proc/<pid>/status`), bytes; 0 if gone.
-pub fn peak_rss(pid: u32) -> u64 {
+/// A `kB` field of `/proc/<pid>/status` (`VmHWM:`, `VmRSS:`); 0 if the process is gone.
+fn status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
             status
                 .lines()
-                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .find_map(|line| line.strip_prefix(field))
                 .and_then(|kib| kib.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         })
-        .map_or(0, |kib| kib * 1024)
+        .unwrap_or(0)
 }
 
 /// A process's CPU time so far, user and system over all its threads (`utime` and `stime`
