@@ -57,24 +57,20 @@ pub(super) fn write_self_user(
 
 pub(super) fn read_self_user(conn: &Connection) -> rusqlite::Result<Option<SelfUser>> {
     let ours = conn
-        .query_row(
-            "select user_id, bot from tgc_self where slot = 0",
-            [],
-            |row| {
-                Ok(SelfUser {
-                    user_id: row.get(0)?,
-                    bot: row.get(1)?,
-                })
-            },
-        )
+        .prepare_cached("select user_id, bot from tgc_self where slot = 0")?
+        .query_row([], |row| {
+            Ok(SelfUser {
+                user_id: row.get(0)?,
+                bot: row.get(1)?,
+            })
+        })
         .optional()?;
     if ours.is_some() {
         return Ok(ours);
     }
     let telethons = conn
-        .query_row("select hash from entities where id = 0", [], |row| {
-            row.get::<_, i64>(0)
-        })
+        .prepare_cached("select hash from entities where id = 0")?
+        .query_row([], |row| row.get::<_, i64>(0))
         .optional()?;
     Ok(telethons
         .filter(|id| PeerId::user(*id).is_some())
@@ -82,19 +78,16 @@ pub(super) fn read_self_user(conn: &Connection) -> rusqlite::Result<Option<SelfU
 }
 
 pub(super) fn read_extras(conn: &Connection, marked: i64) -> rusqlite::Result<Option<PeerExtras>> {
-    conn.query_row(
-        "select bot, channel_kind from tgc_peer where id = ?1",
-        [marked],
-        |row| {
+    conn.prepare_cached("select bot, channel_kind from tgc_peer where id = ?1")?
+        .query_row([marked], |row| {
             Ok(PeerExtras {
                 bot: row.get(0)?,
                 channel_kind: row
                     .get::<_, Option<i64>>(1)?
                     .and_then(peers::channel_kind_from_code),
             })
-        },
-    )
-    .optional()
+        })
+        .optional()
 }
 
 pub(super) fn load_peer(conn: &Connection, peer: PeerId) -> rusqlite::Result<Option<PeerInfo>> {
@@ -111,9 +104,8 @@ pub(super) fn load_peer(conn: &Connection, peer: PeerId) -> rusqlite::Result<Opt
         return Ok(None);
     };
     let hash: Option<i64> = conn
-        .query_row("select hash from entities where id = ?1", [marked], |row| {
-            row.get(0)
-        })
+        .prepare_cached("select hash from entities where id = ?1")?
+        .query_row([marked], |row| row.get(0))
         .optional()?;
     let extras = read_extras(conn, marked)?;
     if hash.is_none() && extras.is_none() && !is_self_query {
