@@ -6,6 +6,7 @@
 //!    on confirm: the whole lossless path, minus Telegram.
 //! 3. Update-to-consumer latency at 1,000 events/s: telesim posts to a channel two accounts
 //!    are in; the time from the post to the consumer receiving the event, p50 and p99.
+//! 4. The same for a burst of 1,000 posts made at once.
 //!
 //! Needs RabbitMQ on 127.0.0.1:5672 (`./test.sh` starts it). `cargo bench -p tgc-service
 //! --bench publish`; `TGC_BENCH_EVENTS` sets the event count of 1 and 2 (default 20,000).
@@ -27,6 +28,8 @@ use tokio_util::sync::CancellationToken;
 const BATCH: usize = 512;
 const LATENCY_RATE: u64 = 1_000;
 const LATENCY_EVENTS: usize = 3_000;
+/// Live messages posted at once for the burst latency.
+const BURST: usize = 1_000;
 
 fn main() {
     let events: usize = testkit::bench::env_number("TGC_BENCH_EVENTS", 20_000);
@@ -40,10 +43,15 @@ fn main() {
             "  publisher (outbox + confirms): {ours:>9.0} events/s ({:.0}% of lapin alone)",
             100.0 * ours / lapin_rate
         );
-        let (p50, p99) = latency().await;
+        let every = Duration::from_micros(1_000_000 / LATENCY_RATE);
+        let (p50, p99) = latency(LATENCY_EVENTS, every).await;
         println!(
             "update-to-consumer latency at {LATENCY_RATE} events/s ({LATENCY_EVENTS} events): \
              p50 {p50:?}, p99 {p99:?}"
+        );
+        let (p50, p99) = latency(BURST, Duration::ZERO).await;
+        println!(
+            "update-to-consumer latency, a burst of {BURST} posted at once: p50 {p50:?}, p99 {p99:?}"
         );
     });
 }
@@ -159,14 +167,15 @@ async fn publisher_rate(events: usize) -> f64 {
     rate
 }
 
-/// p50 and p99 of post-to-consumer time at a steady 1,000 posts/s.
-async fn latency() -> (Duration, Duration) {
+/// p50 and p99 of post-to-consumer time for `events` posts, one every `every` (zero: all
+/// at once, a burst).
+async fn latency(events: usize, every: Duration) -> (Duration, Duration) {
     let setup = stream_setup::start("bench_latency").await;
     let mut tail = setup.tail().await;
     let (_pool, handle) = setup.publisher(&amqp_url()).await;
     let consumer = tokio::spawn(async move {
         let mut arrivals = HashMap::new();
-        while arrivals.len() < LATENCY_EVENTS {
+        while arrivals.len() < events {
             let event = tail.next().await.expect("open").expect("a delivery");
             let body: serde_json::Value = serde_json::from_slice(&event.body).expect("JSON");
             let id = body["id"].as_i64().expect("an id") as i32;
@@ -175,10 +184,12 @@ async fn latency() -> (Duration, Duration) {
         tail.close().await;
         arrivals
     });
-    let mut ticks = tokio::time::interval(Duration::from_micros(1_000_000 / LATENCY_RATE));
+    let mut ticks = (!every.is_zero()).then(|| tokio::time::interval(every));
     let mut posted = HashMap::new();
-    for i in 0..LATENCY_EVENTS {
-        ticks.tick().await;
+    for i in 0..events {
+        if let Some(ticks) = ticks.as_mut() {
+            ticks.tick().await;
+        }
         let at = Instant::now();
         let id = setup
             .sim
