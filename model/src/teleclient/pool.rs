@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use grammers_client::{Client, InvocationError};
-use grammers_session::types::PeerRef;
+use grammers_session::types::{PeerId, PeerRef};
 use tgc_common::Settings;
 
 use super::account::{AccountId, AccountReport, AccountState};
@@ -388,16 +388,8 @@ impl TeleClients {
         }
         let able = self.able_for(Some(method), now)?;
         let peer = located.peer.id;
-        let sooner_holder = able
-            .iter()
-            .filter(|a| a.id() != located.account.id() && a.holds(peer))
-            .map(|a| (a.queue_wait(now), a))
-            .filter(|(wait, _)| *wait <= self.max_queue_wait)
-            .min_by_key(|(wait, _)| *wait)
-            .and_then(|(_, a)| a.peer_ref(peer).map(|peer| (Arc::clone(a), peer)));
-        if let Some((account, peer)) = sooner_holder {
-            self.spill_overs.fetch_add(1, Ordering::Relaxed);
-            return Ok(Resolved { account, peer });
+        if let Some(found) = self.holder_in_time(&able, peer, located.account.id()) {
+            return Ok(found);
         }
         let username = match chat {
             ChatRef::Username(name) => Some(name.clone()),
@@ -410,17 +402,8 @@ impl TeleClients {
         let gate = self.gate(&username);
         let _turn = gate.lock().await;
         // Who waited here may find that the spill it waited for made a holder free.
-        let now = Instant::now();
-        if let Some(free) = able
-            .iter()
-            .find(|a| a.holds(peer) && a.queue_wait(now) <= self.max_queue_wait)
-            && let Some(peer) = free.peer_ref(peer)
-        {
-            self.spill_overs.fetch_add(1, Ordering::Relaxed);
-            return Ok(Resolved {
-                account: Arc::clone(free),
-                peer,
-            });
+        if let Some(found) = self.holder_in_time(&able, peer, located.account.id()) {
+            return Ok(found);
         }
         let holders: Vec<AccountId> = able
             .iter()
@@ -439,6 +422,31 @@ impl TeleClients {
             // No account with budget (or it could not): the request waits its turn.
             Ok(None) | Err(_) => Ok(located),
         }
+    }
+
+    /// The holder of `peer` among `able` whose turn comes soonest, if it comes within
+    /// `pool.max_queue_wait`; a holder other than `from` counts as a spill-over.
+    fn holder_in_time(
+        &self,
+        able: &[Arc<TeleClient>],
+        peer: PeerId,
+        from: AccountId,
+    ) -> Option<Resolved> {
+        let now = Instant::now();
+        let (_, account) = able
+            .iter()
+            .filter(|a| a.holds(peer))
+            .map(|a| (a.queue_wait(now), a))
+            .filter(|(wait, _)| *wait <= self.max_queue_wait)
+            .min_by_key(|(wait, _)| *wait)?;
+        let peer = account.peer_ref(peer)?;
+        if account.id() != from {
+            self.spill_overs.fetch_add(1, Ordering::Relaxed);
+        }
+        Some(Resolved {
+            account: Arc::clone(account),
+            peer,
+        })
     }
 
     /// The cached path: the directory gives the id, a holder gives the access hash.
