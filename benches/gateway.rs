@@ -43,7 +43,7 @@ async fn run() {
     let key = keygen::generate();
     let config = gateway_properties(
         &key,
-        "server.max_concurrency = 256\npool.requests_per_second = 100000",
+        "server.max_concurrency = 256\npool.requests_per_second = 100000\npool.method_rates = none",
     );
     let no_env = |_: &str| None;
     let settings = Settings::from_text(&config, &dir.path().join("bench.properties"), &no_env)

@@ -44,7 +44,7 @@ async fn run() {
         &config,
         gateway_properties(
             &key,
-            "log.level = warn\nmedia.enabled = false\npool.requests_per_second = 1000",
+            "log.level = warn\nmedia.enabled = false\npool.requests_per_second = 1000\npool.method_rates = none",
         ),
     )
     .expect("config file");

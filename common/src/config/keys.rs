@@ -28,6 +28,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "crypto.clock_window",
     "pool.resolve_budget_per_hour",
     "pool.requests_per_second",
+    "pool.method_rates",
     "pool.max_queue_wait",
     "pool.username_ttl",
     "pool.reconnect_max_backoff",

@@ -28,7 +28,7 @@ pub use error::{ConfigError, ConfigErrors};
 pub use keys::{ENV_PREFIX, KNOWN_KEYS, env_var_name};
 pub use origin::Origin;
 pub use reader::{EffectiveSetting, EnvLookup};
-pub use values::{CryptoKey, MediaKind};
+pub use values::{BUILTIN_METHOD_RATES, CryptoKey, MediaKind, MethodRate};
 
 use crate::logging::LogFormat;
 use crate::secret::Secret;
@@ -101,6 +101,9 @@ pub struct CryptoSettings {
 pub struct PoolSettings {
     pub resolve_budget_per_hour: u32,
     pub requests_per_second: f64,
+    /// Per-method rates of each account (`pool.method_rates`): the starting points of its
+    /// adaptive per-method pacing.
+    pub method_rates: Vec<MethodRate>,
     /// How long a request may wait for its account's turn before another account that can
     /// read the chat takes it.
     pub max_queue_wait: Duration,

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::error::ConfigError;
 use super::reader::{Reader, mask_url_password, resolve};
-use super::values::{self, CryptoKey, Expected, MediaKind};
+use super::values::{self, CryptoKey, Expected, MediaKind, MethodRate};
 use super::{
     CryptoSettings, DataSettings, LogSettings, MediaSettings, MediaStorage, PoolSettings,
     RabbitMqSettings, S3Storage, ServerSettings, SessionsSettings, TelegramSettings,
@@ -147,6 +147,12 @@ pub fn pool(r: &mut Reader<'_>) -> PoolSettings {
             show,
         ),
         requests_per_second: r.value("pool.requests_per_second", 5.0, values::request_rate, show),
+        method_rates: r.value(
+            "pool.method_rates",
+            values::builtin_method_rates(),
+            values::method_rates,
+            show_method_rates,
+        ),
         max_queue_wait: r.value(
             "pool.max_queue_wait",
             Duration::from_secs(1),
@@ -459,6 +465,18 @@ fn show_keyring(keys: &impl AsRef<[CryptoKey]>) -> String {
             )
         }
     }
+}
+
+/// The whole table, `none` first: what it shows reads back to the same table.
+fn show_method_rates(rates: &impl AsRef<[MethodRate]>) -> String {
+    let entries = rates
+        .as_ref()
+        .iter()
+        .map(|rate| format!("{}={}/{}", rate.method, rate.per_second, rate.burst));
+    std::iter::once("none".to_owned())
+        .chain(entries)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn show_media_kinds(kinds: &impl AsRef<[MediaKind]>) -> String {

@@ -280,9 +280,141 @@ pub fn chunk_size(text: &str) -> Result<u64, Expected> {
     }
 }
 
+/// How fast one account may call one Telegram method: `per_second` on average, `burst`
+/// calls at once after a quiet spell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MethodRate {
+    pub method: String,
+    pub per_second: f64,
+    pub burst: u32,
+}
+
+/// The built-in per-method rates (`pool.method_rates`), per account. Telegram publishes no
+/// limits, so these are the conservative side of what clients and incident reports show;
+/// the pool then lowers a method's rate for an account at its first `FLOOD_WAIT` and raises
+/// it slowly while Telegram stays quiet, so they are starting points, not promises:
+///
+/// - history: Telethon's `iter_messages` reads 3,000 messages (30 pages) at full speed and
+///   then waits 1 s between pages to stay clear of flood waits: 1/s with a burst of 30;
+/// - search: a server-side query, heavier than a page of history; global search more so;
+/// - resolving: bursts of `contacts.resolveUsername` are what gets accounts banned for
+///   15–18 hours (the hourly `pool.resolve_budget_per_hour` is the real limit; this
+///   spaces the calls within it);
+/// - joining: `channels.joinChannel` answers flood waits of minutes after a handful of
+///   joins, and an account may be in at most 500 channels;
+/// - recommendations, full channel info and message lookups: occasional calls, paced well
+///   below history.
+///
+/// Methods not listed are paced by `pool.requests_per_second` alone (which also caps these).
+pub const BUILTIN_METHOD_RATES: &[(&str, f64, u32)] = &[
+    ("messages.getHistory", 1.0, 30),
+    ("messages.search", 0.5, 5),
+    ("messages.searchGlobal", 0.2, 3),
+    ("contacts.resolveUsername", 0.1, 3),
+    ("channels.joinChannel", 1.0 / 60.0, 2),
+    ("channels.getChannelRecommendations", 0.2, 3),
+    ("channels.getFullChannel", 0.5, 5),
+    ("channels.getMessages", 1.0, 10),
+    ("messages.getMessages", 1.0, 10),
+];
+
+/// The built-in table as settings.
+pub fn builtin_method_rates() -> Vec<MethodRate> {
+    BUILTIN_METHOD_RATES
+        .iter()
+        .map(|(method, per_second, burst)| MethodRate {
+            method: (*method).to_owned(),
+            per_second: *per_second,
+            burst: *burst,
+        })
+        .collect()
+}
+
+/// `method=rate` or `method=rate/burst` entries, comma-separated, laid over the built-in
+/// table (an entry replaces the table's for its method); a leading `none` starts from an
+/// empty table instead, so `none` alone turns per-method pacing off.
+pub fn method_rates(text: &str) -> Result<Vec<MethodRate>, Expected> {
+    const EXPECTED: &str = "`none`, or comma-separated `method=rate` or `method=rate/burst` entries such as messages.getHistory=2/20 (rate: per second, from 0.001 to 100000; burst: a whole number from 1 to 1000), optionally after a leading `none`";
+    let mut items = text.split(',').map(str::trim).filter(|item| !item.is_empty()).peekable();
+    let mut rates = if items.peek().is_some_and(|first| first.eq_ignore_ascii_case("none")) {
+        items.next();
+        Vec::new()
+    } else {
+        builtin_method_rates()
+    };
+    for item in items {
+        let bad = |why: &str| format!("{EXPECTED}; `{item}` {why}");
+        let (method, value) = item.split_once('=').ok_or_else(|| bad("has no `=`"))?;
+        let method = method.trim();
+        let well_formed = method.contains('.')
+            && method.len() <= 64
+            && method
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_');
+        if !well_formed {
+            return Err(bad("does not name a method like messages.getHistory"));
+        }
+        let (rate, burst) = match value.split_once('/') {
+            Some((rate, burst)) => (rate, Some(burst)),
+            None => (value, None),
+        };
+        let per_second = request_rate(rate.trim()).map_err(|_| bad("has a bad rate"))?;
+        let burst = match burst {
+            Some(burst) => count_up_to(1000u32)(burst.trim()).map_err(|_| bad("has a bad burst"))?,
+            // Without one, a burst of one second's worth (at least one call).
+            None => per_second.ceil().clamp(1.0, 1000.0) as u32,
+        };
+        let rate = MethodRate {
+            method: method.to_owned(),
+            per_second,
+            burst,
+        };
+        match rates.iter_mut().find(|known| known.method == rate.method) {
+            Some(known) => *known = rate,
+            None => rates.push(rate),
+        }
+    }
+    Ok(rates)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn method_rates_lay_entries_over_the_builtin_table() {
+        let rates = method_rates("messages.getHistory=2/20, help.getConfig=0.5").unwrap();
+        assert_eq!(rates.len(), BUILTIN_METHOD_RATES.len() + 1);
+        let history = rates.iter().find(|r| r.method == "messages.getHistory").unwrap();
+        assert_eq!((history.per_second, history.burst), (2.0, 20));
+        let config = rates.iter().find(|r| r.method == "help.getConfig").unwrap();
+        assert_eq!((config.per_second, config.burst), (0.5, 1));
+        assert_eq!(method_rates("").unwrap(), builtin_method_rates());
+    }
+
+    #[test]
+    fn method_rates_none_empties_the_table() {
+        assert_eq!(method_rates("none").unwrap(), Vec::new());
+        let only = method_rates("none, messages.search=3").unwrap();
+        assert_eq!(only.len(), 1);
+        assert_eq!((only[0].per_second, only[0].burst), (3.0, 3));
+    }
+
+    #[test]
+    fn method_rates_refuse_what_would_not_pace() {
+        for bad in [
+            "messages.getHistory",
+            "messages.getHistory=0",
+            "messages.getHistory=1/0",
+            "messages.getHistory=1/5000",
+            "getHistory=1",
+            "messages.get History=1",
+            "messages.getHistory=fast",
+        ] {
+            let error = method_rates(bad).unwrap_err();
+            assert!(error.contains("messages.getHistory=2/20"), "{bad}: {error}");
+        }
+    }
 
     #[test]
     fn durations_in_the_documented_forms() {

@@ -455,7 +455,7 @@ impl Run<'_> {
                 location: location.input(),
                 offset: i64::try_from(offset).unwrap_or(i64::MAX),
             };
-            self.account.pace().await;
+            self.account.pace("upload.getFileHashes").await;
             let error = match self.account.client().invoke_in_dc(dc, &request).await {
                 Ok(hashes) => {
                     self.account.succeeded();
@@ -519,7 +519,7 @@ impl Run<'_> {
                 offset: i64::try_from(chunk.offset).unwrap_or(i64::MAX),
                 limit: i32::try_from(chunk.limit).unwrap_or(i32::MAX),
             };
-            self.account.pace().await;
+            self.account.pace("upload.getFile").await;
             let error = match self.account.client().invoke_in_dc(dc, &request).await {
                 Ok(tl::enums::upload::File::File(file)) => {
                     self.account.succeeded();

@@ -80,13 +80,13 @@ pub async fn refetch_sized(
             channel: (&peer).into(),
             id,
         };
-        account.pace().await;
+        account.pace("channels.getMessages").await;
         (
             "channels.getMessages",
             account.client().invoke(&request).await,
         )
     } else {
-        account.pace().await;
+        account.pace("messages.getMessages").await;
         let request = tl::functions::messages::GetMessages { id };
         (
             "messages.getMessages",

@@ -62,5 +62,8 @@ pub struct AccountReport {
     pub disconnections: u64,
     /// How long a request taking its turn now would wait for it (`pool.requests_per_second`).
     pub queue_wait: Duration,
+    /// Each method called so far: the rate it is paced at now (lower than configured after
+    /// a flood wait), and its flood waits.
+    pub pacing: Vec<super::pacing::MethodPacing>,
     pub requests: u64,
 }

@@ -77,12 +77,13 @@ impl RequestPacer {
     /// `per_second` must be positive (the configuration guarantees it); anything else is
     /// treated as one request per second rather than dividing by zero.
     pub fn new(per_second: f64, now: Instant) -> RequestPacer {
-        let per_second = if per_second.is_finite() && per_second > 0.0 {
-            per_second
-        } else {
-            1.0
-        };
-        let burst = per_second.max(1.0);
+        RequestPacer::with_burst(per_second, per_second.max(1.0), now)
+    }
+
+    /// A bucket of `burst` tokens (at least one) refilled at `per_second`.
+    pub fn with_burst(per_second: f64, burst: f64, now: Instant) -> RequestPacer {
+        let per_second = sane_rate(per_second);
+        let burst = if burst.is_finite() { burst.max(1.0) } else { 1.0 };
         RequestPacer {
             per_second,
             burst,
@@ -91,13 +92,31 @@ impl RequestPacer {
         }
     }
 
+    /// The bucket's size.
+    pub fn burst(&self) -> f64 {
+        self.burst
+    }
+
+    /// Paces at `per_second` with bursts of `burst` from `now` on; turns already taken stay
+    /// taken (a debt is paid back at the new rate).
+    pub fn set_rate(&mut self, per_second: f64, burst: f64, now: Instant) {
+        self.refill(now);
+        self.per_second = sane_rate(per_second);
+        self.burst = if burst.is_finite() { burst.max(1.0) } else { 1.0 };
+        self.tokens = self.tokens.min(self.burst);
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
+        self.at = self.at.max(now);
+    }
+
     /// Takes a token for a request sent at `now` and returns how long the request must
     /// wait first (zero if a token was there). The token is reserved either way, so
     /// concurrent callers queue up fairly instead of racing.
     pub fn reserve(&mut self, now: Instant) -> Duration {
-        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
-        self.at = self.at.max(now);
+        self.refill(now);
         self.tokens -= 1.0;
         if self.tokens >= 0.0 {
             Duration::ZERO
@@ -121,6 +140,16 @@ impl RequestPacer {
     /// refused because it could not start in time), so it does not delay the requests after.
     pub fn refund(&mut self) {
         self.tokens = (self.tokens + 1.0).min(self.burst);
+    }
+}
+
+/// Anything but a positive rate (which the configuration guarantees) paces at one request a
+/// second rather than dividing by zero.
+fn sane_rate(per_second: f64) -> f64 {
+    if per_second.is_finite() && per_second > 0.0 {
+        per_second
+    } else {
+        1.0
     }
 }
 

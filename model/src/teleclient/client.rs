@@ -29,6 +29,7 @@ use tokio::task::JoinHandle;
 use super::account::{AccountId, AccountReport, AccountState};
 use super::budget::{RequestPacer, ResolveBudget};
 use super::cooldowns::Cooldowns;
+use super::pacing::{MethodPacers, MethodRates};
 use super::error::{ConnectError, Failure, classify};
 use super::identity::{self, AskError};
 use crate::session::SessionFile;
@@ -51,6 +52,8 @@ pub struct ClientConfig {
     pub device_model: String,
     pub resolve_budget_per_hour: u32,
     pub requests_per_second: f64,
+    /// Each method's starting rate (`pool.method_rates`), shared by every account.
+    pub method_rates: Arc<MethodRates>,
     /// Past this wait for an account's turn, the pool moves a request about a chat to
     /// another account that can read it (`pool.max_queue_wait`).
     pub max_queue_wait: Duration,
@@ -66,6 +69,10 @@ impl ClientConfig {
             device_model: settings.telegram.device_model.clone(),
             resolve_budget_per_hour: settings.pool.resolve_budget_per_hour,
             requests_per_second: settings.pool.requests_per_second,
+            method_rates: Arc::new(MethodRates::new(
+                &settings.pool.method_rates,
+                settings.pool.requests_per_second,
+            )),
             max_queue_wait: settings.pool.max_queue_wait,
             reconnect_max_backoff: settings.pool.reconnect_max_backoff,
             proxy: settings
@@ -107,7 +114,10 @@ struct Status {
     state: AccountState,
     cooldowns: Cooldowns,
     resolve_budget: ResolveBudget,
+    /// The account-wide pace (`pool.requests_per_second`).
     pacer: RequestPacer,
+    /// Each method's own, adaptive pace (`pool.method_rates`).
+    methods: MethodPacers,
     backoff: Duration,
 }
 
@@ -258,6 +268,7 @@ impl TeleClient {
                 cooldowns: Cooldowns::default(),
                 resolve_budget: ResolveBudget::new(config.resolve_budget_per_hour),
                 pacer: RequestPacer::new(config.requests_per_second, now),
+                methods: MethodPacers::new(Arc::clone(&config.method_rates)),
                 backoff: FIRST_BACKOFF,
             }),
             max_backoff: config.reconnect_max_backoff.max(FIRST_BACKOFF),
@@ -380,36 +391,45 @@ impl TeleClient {
         self.resolves.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Waits for the account's request pacing, then counts the request. Its turn is given
-    /// back if the caller gives up while waiting (a request cancelled at its deadline), so an
-    /// overload does not push every later request past its deadline too.
-    pub async fn pace(&self) {
+    /// Waits for the account's turn to call `method` (its own pace and the method's), then
+    /// counts the request. The turn is given back if the caller gives up while waiting (a
+    /// request cancelled at its deadline), so an overload does not push every later request
+    /// past its deadline too.
+    pub async fn pace(&self, method: &str) {
         // Without a deadline the wait is never refused.
-        let _ = self.take_turn(None).await;
+        let _ = self.take_turn(method, None).await;
     }
 
     /// [`TeleClient::pace`] for a request with a deadline ([`super::deadline`]): a turn that
     /// would come after the deadline is refused at once, with the wait it would have taken.
-    pub(crate) async fn pace_before(&self, deadline: Option<Instant>) -> Result<(), Duration> {
-        self.take_turn(deadline).await
+    pub(crate) async fn pace_before(
+        &self,
+        method: &str,
+        deadline: Option<Instant>,
+    ) -> Result<(), Duration> {
+        self.take_turn(method, deadline).await
     }
 
-    async fn take_turn(&self, deadline: Option<Instant>) -> Result<(), Duration> {
+    async fn take_turn(&self, method: &str, deadline: Option<Instant>) -> Result<(), Duration> {
         let now = Instant::now();
-        let wait = self.status().pacer.reserve(now);
+        let wait = {
+            let mut status = self.status();
+            let account_wait = status.pacer.reserve(now);
+            account_wait.max(status.methods.reserve(method, now))
+        };
         if deadline.is_some_and(|deadline| now + wait > deadline) {
-            self.status().pacer.refund();
+            self.give_turn_back(method);
             return Err(wait);
         }
         if !wait.is_zero() {
             /// Gives the turn back unless disarmed: dropped while waiting means cancelled.
-            struct Unsent<'a>(&'a TeleClient);
+            struct Unsent<'a>(&'a TeleClient, &'a str);
             impl Drop for Unsent<'_> {
                 fn drop(&mut self) {
-                    self.0.status().pacer.refund();
+                    self.0.give_turn_back(self.1);
                 }
             }
-            let unsent = Unsent(self);
+            let unsent = Unsent(self, method);
             tokio::time::sleep(wait).await;
             std::mem::forget(unsent);
         }
@@ -417,9 +437,17 @@ impl TeleClient {
         Ok(())
     }
 
-    /// How long a request taking its turn now would wait for it (zero when a token is there).
-    pub fn queue_wait(&self, now: Instant) -> Duration {
-        self.status().pacer.wait_at(now)
+    fn give_turn_back(&self, method: &str) {
+        let mut status = self.status();
+        status.pacer.refund();
+        status.methods.refund(method);
+    }
+
+    /// How long a call of `method` taking its turn now would wait for it (zero when both the
+    /// account's and the method's tokens are there).
+    pub fn queue_wait(&self, method: &str, now: Instant) -> Duration {
+        let status = self.status();
+        status.pacer.wait_at(now).max(status.methods.wait_at(method, now))
     }
 
     /// Whether this account's cache holds `peer`'s access hash.
@@ -477,8 +505,18 @@ impl TeleClient {
     pub fn cool(&self, method: &str, wait: Duration) {
         let wait = wait.max(MIN_COOLDOWN);
         self.flood_waits.fetch_add(1, Ordering::Relaxed);
-        tracing::info!(account = %self.id, method, seconds = wait.as_secs(), "flood wait: cooling");
-        self.status().cooldowns.cool(method, Instant::now() + wait);
+        let now = Instant::now();
+        let mut status = self.status();
+        status.cooldowns.cool(method, now + wait);
+        status.methods.flood_wait(method, now);
+        let per_second = status
+            .methods
+            .report()
+            .into_iter()
+            .find(|pacing| pacing.method == method)
+            .map(|pacing| pacing.per_second);
+        drop(status);
+        tracing::info!(account = %self.id, method, seconds = wait.as_secs(), paced_per_second = per_second, "flood wait: cooling, and pacing the method slower");
     }
 
     /// The key is worthless: the account leaves the pool for good.
@@ -579,6 +617,7 @@ impl TeleClient {
             flood_waits: self.flood_waits.load(Ordering::Relaxed),
             disconnections: self.disconnections.load(Ordering::Relaxed),
             queue_wait: status.pacer.wait_at(now),
+            pacing: status.methods.report(),
             requests: self.requests.load(Ordering::Relaxed),
         }
     }

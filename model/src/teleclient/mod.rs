@@ -11,7 +11,7 @@
 //! whose keys Telegram revoked.
 //!
 //! The module is split by concern: who an account is and its state (`account`), chat
-//! names (`chat`), the pure decisions (`pick`, `cooldowns`, `budget`), reading Telegram's
+//! names (`chat`), the pure decisions (`pick`, `cooldowns`, `budget`, `pacing`), reading Telegram's
 //! errors (`error`), learning who an account is (`identity`), one connected account (`client`), the pool (`pool`), and logging a
 //! new account in (`login`).
 //!
@@ -27,6 +27,7 @@ mod error;
 mod identity;
 mod login;
 pub mod pick;
+pub mod pacing;
 mod pool;
 
 pub use account::{AccountId, AccountReport, AccountState};
@@ -35,6 +36,7 @@ pub use client::{ClientConfig, Joined, PendingDownload, TeleClient};
 pub use error::{ConnectError, Failure, LoginError, PoolError, classify};
 pub use identity::describe_user;
 pub use login::{LoggedIn, LoginPrompt, login, normalize_phone, session_path_for};
+pub use pacing::{MethodPacing, MethodRates};
 pub use pool::{LeftOut, RESOLVE_METHOD, Resolved, Served, StartReport, TeleClients};
 
 // What callers of `run` need to write their calls, so the server layer does not have to

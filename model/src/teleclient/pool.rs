@@ -215,7 +215,7 @@ impl TeleClients {
         for _ in 0..self.attempts() {
             let located = self.locate(chat, Some(method)).await?;
             let Resolved { account, peer } = self.spill_over(chat, located, method).await?;
-            pace_within_deadline(&account).await?;
+            pace_within_deadline(&account, method).await?;
             let result = call(account.client().clone(), peer).await;
             if let Some(value) = self.settle(&account, method, result)? {
                 return Ok(Served {
@@ -236,7 +236,7 @@ impl TeleClients {
     {
         for _ in 0..self.attempts() {
             let account = self.pick(None, method)?;
-            pace_within_deadline(&account).await?;
+            pace_within_deadline(&account, method).await?;
             let result = call(account.client().clone()).await;
             if let Some(value) = self.settle(&account, method, result)? {
                 return Ok(Served {
@@ -383,12 +383,12 @@ impl TeleClients {
         method: &str,
     ) -> Result<Resolved, PoolError> {
         let now = Instant::now();
-        if located.account.queue_wait(now) <= self.max_queue_wait {
+        if located.account.queue_wait(method, now) <= self.max_queue_wait {
             return Ok(located);
         }
         let able = self.able_for(Some(method), now)?;
         let peer = located.peer.id;
-        if let Some(found) = self.holder_in_time(&able, peer, located.account.id()) {
+        if let Some(found) = self.holder_in_time(&able, peer, located.account.id(), method) {
             return Ok(found);
         }
         let username = match chat {
@@ -402,7 +402,7 @@ impl TeleClients {
         let gate = self.gate(&username);
         let _turn = gate.lock().await;
         // Who waited here may find that the spill it waited for made a holder free.
-        if let Some(found) = self.holder_in_time(&able, peer, located.account.id()) {
+        if let Some(found) = self.holder_in_time(&able, peer, located.account.id(), method) {
             return Ok(found);
         }
         let holders: Vec<AccountId> = able
@@ -431,12 +431,13 @@ impl TeleClients {
         able: &[Arc<TeleClient>],
         peer: PeerId,
         from: AccountId,
+        method: &str,
     ) -> Option<Resolved> {
         let now = Instant::now();
         let (_, account) = able
             .iter()
             .filter(|a| a.holds(peer))
-            .map(|a| (a.queue_wait(now), a))
+            .map(|a| (a.queue_wait(method, now), a))
             .filter(|(wait, _)| *wait <= self.max_queue_wait)
             .min_by_key(|(wait, _)| *wait)?;
         let peer = account.peer_ref(peer)?;
@@ -544,7 +545,7 @@ impl TeleClients {
             }
         };
 
-        if let Err(error) = pace_within_deadline(&account).await {
+        if let Err(error) = pace_within_deadline(&account, RESOLVE_METHOD).await {
             account.refund_resolve();
             return Err(error);
         }
@@ -682,9 +683,9 @@ fn seed_directory(directory: &Directory, file: &SessionFile) {
 
 /// Waits for `account`'s turn, or refuses at once when the turn would come after the
 /// deadline of the request being served (see [`super::deadline`]).
-async fn pace_within_deadline(account: &TeleClient) -> Result<(), PoolError> {
+async fn pace_within_deadline(account: &TeleClient, method: &str) -> Result<(), PoolError> {
     account
-        .pace_before(super::deadline::current())
+        .pace_before(method, super::deadline::current())
         .await
         .map_err(|retry_after| PoolError::Overloaded {
             account: account.id(),

@@ -306,3 +306,59 @@ async fn an_unreachable_datacenter_disconnects_the_accounts_and_they_come_back_w
     assert!(served.is_ok(), "{served:?}");
     drop((sim, dir));
 }
+
+/// Telegram publishes no limits. An account paced far faster than Telegram's rule for a
+/// method learns the rule from its first flood waits and settles below it: once it has, it
+/// meets no more.
+#[tokio::test]
+async fn an_account_driven_past_telegrams_rate_rule_settles_below_it() {
+    let setup = pool_setup::start(1, 1).await;
+    // The tests' pacing: 10,000 requests a second, no per-method table.
+    let pool = setup.pool().await;
+    guarded("resolve", pool.resolve(&chat(0))).await.unwrap();
+    // Like Telegram: at most 10 history pages per account in any second.
+    setup
+        .sim
+        .faults
+        .rate_limit(HISTORY, 10, Duration::from_secs(1));
+    let mut floods_after_round = Vec::new();
+    for (round, calls) in [30, 15, 15].into_iter().enumerate() {
+        let mut served = 0;
+        while served < calls {
+            match guarded("run", pool.run(&chat(0), HISTORY, last_message)).await {
+                Ok(_) => served += 1,
+                // The only account cools for the flood wait: wait it out as a client would.
+                Err(PoolError::AllCooling { retry_after, .. }) => {
+                    tokio::time::sleep(retry_after).await
+                }
+                Err(other) => panic!("round {round}: {other}"),
+            }
+        }
+        floods_after_round.push(setup.sim.faults.rate_limited(account(0), HISTORY));
+    }
+    let [learning, second, third] = floods_after_round[..] else {
+        unreachable!("three rounds")
+    };
+    assert!(learning >= 1, "the configured pace is far above the rule");
+    assert_eq!(
+        (second, third),
+        (learning, learning),
+        "no flood wait once settled: {floods_after_round:?}"
+    );
+    let report = pool.report();
+    let history = report[0]
+        .pacing
+        .iter()
+        .find(|pacing| pacing.method == HISTORY)
+        .expect("history is paced");
+    assert!(
+        history.per_second < 10.0,
+        "settled below the rule's 10 a second: {history:?}"
+    );
+    assert_eq!(history.configured, 10_000.0);
+    assert_eq!(history.flood_waits, learning);
+    eprintln!(
+        "rate rule 10/s: flood waits counted after each round {floods_after_round:?}; history paced at {:.2}/s",
+        history.per_second
+    );
+}

@@ -200,6 +200,23 @@ impl Collector for PoolCollector {
                     .encode(queued.encode_family(&labels)?)?;
             }
         }
+        {
+            let mut rates = encoder.encode_descriptor(
+                "account_method_rate",
+                "Calls per second each account paces each method it has called at now (pool.method_rates, lowered after a flood wait and raised slowly after)",
+                None,
+                MetricType::Gauge,
+            )?;
+            for account in &report {
+                for pacing in &account.pacing {
+                    let labels = [
+                        ("account", account.account.to_string()),
+                        ("method", pacing.method.clone()),
+                    ];
+                    ConstGauge::new(pacing.per_second).encode(rates.encode_family(&labels)?)?;
+                }
+            }
+        }
         let spill_overs = ConstCounter::new(self.pool.spill_overs());
         spill_overs.encode(encoder.encode_descriptor(
             "pool_spill_overs",

@@ -10,6 +10,9 @@
 //! |---|---|---|
 //! | `flood_wait` | `user_id`, `method` (e.g. `"messages.getHistory"`), `seconds`, and `calls` (next N calls) or `for_seconds` (a time window) | |
 //! | `clear_flood_wait` | `user_id`, `method` | |
+//! | `rate_limit` | `method`, `calls`, `window_seconds`: each account may call `method` at most `calls` times in any such window, then `FLOOD_WAIT_X` | |
+//! | `clear_rate_limit` | `method` | |
+//! | `rate_limited` | `user_id`, `method` | `count`: calls the rate rule refused |
 //! | `auth_key_unregistered` | `user_id` | |
 //! | `restore_auth_key` | `user_id` | |
 //! | `latency` | `ms`, optional `method` (else every call) | |
@@ -54,6 +57,18 @@ pub enum Command {
         for_seconds: Option<u64>,
     },
     ClearFloodWait {
+        user_id: i64,
+        method: String,
+    },
+    RateLimit {
+        method: String,
+        calls: u32,
+        window_seconds: f64,
+    },
+    ClearRateLimit {
+        method: String,
+    },
+    RateLimited {
         user_id: i64,
         method: String,
     },
@@ -108,7 +123,7 @@ pub fn handle_line(sim: &Sim, line: &str) -> Value {
             return json!({
                 "ok": false,
                 "error": format!("not a valid command ({e}); expected a JSON object with \"cmd\" \
-                    one of flood_wait, clear_flood_wait, auth_key_unregistered, restore_auth_key, \
+                    one of flood_wait, clear_flood_wait, rate_limit, clear_rate_limit, rate_limited, auth_key_unregistered, restore_auth_key, \
                     latency, bandwidth, drop_connections, clear_faults, expire_file_reference, \
                     counters, reset_counters, accounts, post_message, edit_message, delete_messages"),
             });
@@ -148,6 +163,24 @@ fn run(sim: &Sim, command: Command) -> Result<Value, String> {
             faults.flood_wait(user_id, &method, seconds, span);
         }
         Command::ClearFloodWait { user_id, method } => faults.clear_flood_wait(user_id, &method),
+        Command::RateLimit {
+            method,
+            calls,
+            window_seconds,
+        } => {
+            let window = Duration::try_from_secs_f64(window_seconds)
+                .ok()
+                .filter(|w| !w.is_zero() && *w <= Duration::from_secs(7 * 24 * 3600))
+                .ok_or("rate_limit needs \"window_seconds\" greater than 0 and at most a week")?;
+            if calls == 0 {
+                return Err("rate_limit needs \"calls\" of at least 1".into());
+            }
+            faults.rate_limit(&method, calls, window);
+        }
+        Command::ClearRateLimit { method } => faults.clear_rate_limit(&method),
+        Command::RateLimited { user_id, method } => {
+            return Ok(json!({ "count": faults.rate_limited(user_id, &method) }));
+        }
         Command::AuthKeyUnregistered { user_id } => faults.auth_key_unregistered(user_id),
         Command::RestoreAuthKey { user_id } => faults.restore_auth_key(user_id),
         Command::Latency { ms, method } => match method {
@@ -323,6 +356,33 @@ mod tests {
             verdict.error.map(|e| e.message),
             Some("FLOOD_WAIT_9".into())
         );
+        ok(r#"{"cmd":"rate_limit","method":"messages.search","calls":1,"window_seconds":60}"#);
+        assert!(
+            sim.faults
+                .check(Some(ALICE), "messages.search")
+                .error
+                .is_none()
+        );
+        assert!(
+            sim.faults
+                .check(Some(ALICE), "messages.search")
+                .error
+                .is_some()
+        );
+        let limited = ok(r#"{"cmd":"rate_limited","user_id":1001,"method":"messages.search"}"#);
+        assert_eq!(limited["count"], 1);
+        ok(r#"{"cmd":"clear_rate_limit","method":"messages.search"}"#);
+        assert!(
+            sim.faults
+                .check(Some(ALICE), "messages.search")
+                .error
+                .is_none()
+        );
+        let refused = handle_line(
+            &sim,
+            r#"{"cmd":"rate_limit","method":"m","calls":1,"window_seconds":0}"#,
+        );
+        assert_eq!(refused["ok"], false);
         ok(r#"{"cmd":"latency","ms":25}"#);
         assert_eq!(sim.faults.check(None, "x").delay, Duration::from_millis(25));
         ok(r#"{"cmd":"clear_faults"}"#);

@@ -10,6 +10,10 @@
 //!   ones Telegram serves without authorization (`help.getConfig`, `help.getNearestDc`, `auth.*`,
 //!   `langpack.*`), until restored; likewise `AUTH_KEY_DUPLICATED` (406), which Telegram sends
 //!   when one session is used from two places at once;
+//! - **rate rules**, like Telegram's own: past `calls` calls of a method by one account within a
+//!   sliding `window`, the next call answers `FLOOD_WAIT_X` with X the seconds until the
+//!   oldest call leaves the window (rounded up); refused calls do not count against the
+//!   window. Kept per account; [`Faults::rate_limited`] counts the refusals;
 //! - **latency**: the answer to a call is held back (the connection keeps serving other calls);
 //!   a global delay and per-method delays add up;
 //! - **bandwidth**: `upload.getFile` answers of one account are paced to a byte rate;
@@ -48,6 +52,11 @@ pub struct Faults {
 #[derive(Default)]
 struct State {
     flood_waits: HashMap<(i64, String), FloodWait>,
+    rate_rules: HashMap<String, RateRule>,
+    /// Calls each (account, method) under a rate rule made within its window, oldest first.
+    recent_calls: HashMap<(i64, String), std::collections::VecDeque<Instant>>,
+    /// Calls each (account, method) a rate rule refused.
+    rate_limited: HashMap<(i64, String), u64>,
     /// Accounts whose key Telegram refuses, with the error it answers.
     unregistered: HashMap<i64, RpcError>,
     latency: Duration,
@@ -57,10 +66,44 @@ struct State {
     pipe_free_at: HashMap<i64, Instant>,
 }
 
+/// At most `calls` calls of a method by one account within any `window`.
+#[derive(Debug, Clone, Copy)]
+struct RateRule {
+    calls: u32,
+    window: Duration,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct FloodWait {
     seconds: u32,
     span: FaultSpan,
+}
+
+impl State {
+    /// Counts the call against its method's rate rule, or refuses it past the rule.
+    fn rate_rule_verdict(&mut self, key: (i64, String)) -> Option<RpcError> {
+        let rule = *self.rate_rules.get(&key.1)?;
+        let now = Instant::now();
+        let recent = self.recent_calls.entry(key.clone()).or_default();
+        while recent
+            .front()
+            .is_some_and(|first| now.saturating_duration_since(*first) >= rule.window)
+        {
+            recent.pop_front();
+        }
+        if recent.len() < rule.calls as usize {
+            recent.push_back(now);
+            return None;
+        }
+        let frees_up = recent
+            .front()
+            .map(|first| (*first + rule.window).saturating_duration_since(now))
+            .unwrap_or(rule.window);
+        *self.rate_limited.entry(key).or_default() += 1;
+        Some(flood_wait_error(
+            (frees_up.as_secs_f64().ceil() as u32).max(1),
+        ))
+    }
 }
 
 /// What the server must do with one call.
@@ -100,6 +143,32 @@ impl Faults {
         self.lock()
             .flood_waits
             .insert((user_id, method.to_owned()), FloodWait { seconds, span });
+    }
+
+    /// Telegram's way of limiting `method`: every account may call it at most `calls` times
+    /// within any `window`; past that, `FLOOD_WAIT_X`. Replaces an earlier rule for `method`.
+    pub fn rate_limit(&self, method: &str, calls: u32, window: Duration) {
+        let mut state = self.lock();
+        state
+            .rate_rules
+            .insert(method.to_owned(), RateRule { calls, window });
+        state.recent_calls.retain(|(_, m), _| m != method);
+    }
+
+    /// Lifts the rate rule of `method`.
+    pub fn clear_rate_limit(&self, method: &str) {
+        let mut state = self.lock();
+        state.rate_rules.remove(method);
+        state.recent_calls.retain(|(_, m), _| m != method);
+    }
+
+    /// How many calls of `method` by `user_id` a rate rule refused with `FLOOD_WAIT`.
+    pub fn rate_limited(&self, user_id: i64, method: &str) -> u64 {
+        self.lock()
+            .rate_limited
+            .get(&(user_id, method.to_owned()))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Lifts a flood wait before it runs out.
@@ -239,6 +308,7 @@ impl Faults {
             },
             None => None,
         };
+        let error = error.or_else(|| state.rate_rule_verdict(key));
         Verdict { error, delay }
     }
 
@@ -273,6 +343,30 @@ mod tests {
 
     fn faults() -> Faults {
         Faults::new(Telegram::new(World::demo()), Arc::default())
+    }
+
+    #[test]
+    fn a_rate_rule_refuses_calls_past_its_count_per_account_and_counts_them() {
+        let faults = faults();
+        faults.rate_limit("m", 2, Duration::from_secs(3600));
+        assert!(faults.check(Some(1), "m").error.is_none());
+        assert!(faults.check(Some(1), "m").error.is_none());
+        // Other accounts and other methods have their own count.
+        assert!(faults.check(Some(2), "m").error.is_none());
+        assert!(faults.check(Some(1), "n").error.is_none());
+        let error = faults.check(Some(1), "m").error.expect("flood wait");
+        assert_eq!(error.code, 420);
+        assert!(
+            error.message.starts_with("FLOOD_WAIT_"),
+            "{}",
+            error.message
+        );
+        let seconds: u32 = error.message["FLOOD_WAIT_".len()..].parse().unwrap();
+        assert!((3599..=3600).contains(&seconds), "{seconds}");
+        assert_eq!(faults.rate_limited(1, "m"), 1);
+        assert_eq!(faults.rate_limited(2, "m"), 0);
+        faults.clear_rate_limit("m");
+        assert!(faults.check(Some(1), "m").error.is_none());
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub fn gateway_properties(key: &CryptoKey, overrides: &str) -> String {
         ("server.operator_listen", "127.0.0.2:0".to_owned()),
         ("crypto.keys", keygen::config_value(key)),
         ("pool.requests_per_second", "1000".to_owned()),
+        ("pool.method_rates", "none".to_owned()),
         ("rabbitmq.enabled", "false".to_owned()),
         ("log.level", "info".to_owned()),
     ]

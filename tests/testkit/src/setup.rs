@@ -185,6 +185,8 @@ pub fn client_config(reconnect_max_backoff: Duration) -> ClientConfig {
         device_model: "tgcollector tests".into(),
         resolve_budget_per_hour: 1000,
         requests_per_second: 10_000.0,
+        // No per-method table: tests that pace a method set one.
+        method_rates: Arc::new(tgc_model::teleclient::MethodRates::new(&[], 10_000.0)),
         max_queue_wait: Duration::from_secs(1),
         reconnect_max_backoff,
         proxy: None,

@@ -61,6 +61,20 @@ fn account_json(account: &AccountReport) -> Value {
             )
         })
         .collect();
+    let pacing: serde_json::Map<String, serde_json::Value> = account
+        .pacing
+        .iter()
+        .map(|pacing| {
+            (
+                pacing.method.clone(),
+                json!({
+                    "per_second": pacing.per_second,
+                    "configured": pacing.configured,
+                    "flood_waits": pacing.flood_waits,
+                }),
+            )
+        })
+        .collect();
     json!({
         "account": account.account.0,
         "session": file_name(&account.path),
@@ -73,6 +87,7 @@ fn account_json(account: &AccountReport) -> Value {
         "flood_waits": account.flood_waits,
         "disconnections": account.disconnections,
         "queue_wait": account.queue_wait.as_secs_f64(),
+        "pacing": pacing,
         "requests": account.requests,
     })
 }
