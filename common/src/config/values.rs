@@ -335,8 +335,15 @@ pub fn builtin_method_rates() -> Vec<MethodRate> {
 /// empty table instead, so `none` alone turns per-method pacing off.
 pub fn method_rates(text: &str) -> Result<Vec<MethodRate>, Expected> {
     const EXPECTED: &str = "`none`, or comma-separated `method=rate` or `method=rate/burst` entries such as messages.getHistory=2/20 (rate: per second, from 0.001 to 100000; burst: a whole number from 1 to 1000), optionally after a leading `none`";
-    let mut items = text.split(',').map(str::trim).filter(|item| !item.is_empty()).peekable();
-    let mut rates = if items.peek().is_some_and(|first| first.eq_ignore_ascii_case("none")) {
+    let mut items = text
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .peekable();
+    let mut rates = if items
+        .peek()
+        .is_some_and(|first| first.eq_ignore_ascii_case("none"))
+    {
         items.next();
         Vec::new()
     } else {
@@ -360,7 +367,9 @@ pub fn method_rates(text: &str) -> Result<Vec<MethodRate>, Expected> {
         };
         let per_second = request_rate(rate.trim()).map_err(|_| bad("has a bad rate"))?;
         let burst = match burst {
-            Some(burst) => count_up_to(1000u32)(burst.trim()).map_err(|_| bad("has a bad burst"))?,
+            Some(burst) => {
+                count_up_to(1000u32)(burst.trim()).map_err(|_| bad("has a bad burst"))?
+            }
             // Without one, a burst of one second's worth (at least one call).
             None => per_second.ceil().clamp(1.0, 1000.0) as u32,
         };
@@ -385,7 +394,10 @@ mod tests {
     fn method_rates_lay_entries_over_the_builtin_table() {
         let rates = method_rates("messages.getHistory=2/20, help.getConfig=0.5").unwrap();
         assert_eq!(rates.len(), BUILTIN_METHOD_RATES.len() + 1);
-        let history = rates.iter().find(|r| r.method == "messages.getHistory").unwrap();
+        let history = rates
+            .iter()
+            .find(|r| r.method == "messages.getHistory")
+            .unwrap();
         assert_eq!((history.per_second, history.burst), (2.0, 20));
         let config = rates.iter().find(|r| r.method == "help.getConfig").unwrap();
         assert_eq!((config.per_second, config.burst), (0.5, 1));
