@@ -55,7 +55,10 @@ async fn run(length: Duration) {
     let config = setup.dir.path().join("config.properties");
     std::fs::write(
         &config,
-        gateway_properties(&key, "log.level = warn\npool.requests_per_second = 1000\npool.method_rates = none"),
+        gateway_properties(
+            &key,
+            "log.level = warn\npool.requests_per_second = 1000\npool.method_rates = none",
+        ),
     )
     .expect("config file");
     let mut gateway = Served::start(env!("CARGO_BIN_EXE_tgcollector"), &config).await;

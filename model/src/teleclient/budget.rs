@@ -83,7 +83,11 @@ impl RequestPacer {
     /// A bucket of `burst` tokens (at least one) refilled at `per_second`.
     pub fn with_burst(per_second: f64, burst: f64, now: Instant) -> RequestPacer {
         let per_second = sane_rate(per_second);
-        let burst = if burst.is_finite() { burst.max(1.0) } else { 1.0 };
+        let burst = if burst.is_finite() {
+            burst.max(1.0)
+        } else {
+            1.0
+        };
         RequestPacer {
             per_second,
             burst,
@@ -102,7 +106,11 @@ impl RequestPacer {
     pub fn set_rate(&mut self, per_second: f64, burst: f64, now: Instant) {
         self.refill(now);
         self.per_second = sane_rate(per_second);
-        self.burst = if burst.is_finite() { burst.max(1.0) } else { 1.0 };
+        self.burst = if burst.is_finite() {
+            burst.max(1.0)
+        } else {
+            1.0
+        };
         self.tokens = self.tokens.min(self.burst);
     }
 

@@ -11,7 +11,7 @@
 //! proxy when a `<name>.proxy` file beside its session holds one URL: accounts that share
 //! an exit address are easier for Telegram to link, so large pools spread them.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use grammers_client::sender::{AutoSleep, ConnectionParams, SenderPoolHandle};
 use grammers_client::session::updates::UpdatesLike;
 use grammers_client::{Client, SenderPool, tl};
-use grammers_session::types::{PeerId, PeerRef};
+use grammers_session::types::{PeerAuth, PeerId, PeerRef};
 use tgc_common::{Secret, Settings};
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
@@ -29,9 +29,9 @@ use tokio::task::JoinHandle;
 use super::account::{AccountId, AccountReport, AccountState};
 use super::budget::{RequestPacer, ResolveBudget};
 use super::cooldowns::Cooldowns;
-use super::pacing::{MethodPacers, MethodRates};
 use super::error::{ConnectError, Failure, classify};
 use super::identity::{self, AskError};
+use super::pacing::{MethodPacers, MethodRates};
 use crate::session::SessionFile;
 
 /// The first wait before probing a disconnected account again; it doubles up to the
@@ -132,8 +132,10 @@ pub struct TeleClient {
     status: Mutex<Status>,
     max_backoff: Duration,
     /// Peers whose access hash this account holds (its session's cache, by id), so the
-    /// pool can prefer it without a SQLite query per account per request.
-    known: RwLock<HashSet<PeerId>>,
+    /// pool can prefer it without a SQLite query per account per request; with the hash once
+    /// read, so a warm request needs no query at all. An account's access hash of a peer
+    /// never changes, so a program sharing the session file (Telethon) cannot make it stale.
+    known: RwLock<HashMap<PeerId, Option<PeerAuth>>>,
     /// Woken on every change of state, for whoever waits for an account to come back.
     state_changed: Notify,
     pending_downloads: AtomicU32,
@@ -229,17 +231,18 @@ impl TeleClient {
         id: AccountId,
     ) -> Result<TeleClient, ConnectError> {
         let path = session.path().to_owned();
-        let known: HashSet<PeerId> = match session.entities() {
+        let known: HashMap<PeerId, Option<PeerAuth>> = match session.entities() {
             Ok(entities) => entities
                 .into_iter()
                 .filter(|e| {
                     e.access_hash != 0 || e.peer.kind() == grammers_session::types::PeerKind::Chat
                 })
-                .map(|e| e.peer)
+                // The hash itself is read on first use, the way grammers would read it.
+                .map(|e| (e.peer, None))
                 .collect(),
             Err(error) => {
                 tracing::warn!(%error, path = %path.display(), "cached peers unreadable; starting cold");
-                HashSet::new()
+                HashMap::new()
             }
         };
         let own_proxy = account_proxy(&path)?;
@@ -447,19 +450,32 @@ impl TeleClient {
     /// account's and the method's tokens are there).
     pub fn queue_wait(&self, method: &str, now: Instant) -> Duration {
         let status = self.status();
-        status.pacer.wait_at(now).max(status.methods.wait_at(method, now))
+        status
+            .pacer
+            .wait_at(now)
+            .max(status.methods.wait_at(method, now))
     }
 
     /// Whether this account's cache holds `peer`'s access hash.
     pub fn holds(&self, peer: PeerId) -> bool {
-        self.known
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .contains(&peer)
+        self.known().contains_key(&peer)
     }
 
-    /// The usable reference to `peer` from this account's own cache.
+    /// The usable reference to `peer` from this account's own cache: from memory once its
+    /// hash was read, else from the session file.
     pub fn peer_ref(&self, peer: PeerId) -> Option<PeerRef> {
+        if let Some(Some(auth)) = self.known().get(&peer) {
+            return Some(PeerRef {
+                id: peer,
+                auth: *auth,
+            });
+        }
+        let found = self.load_peer_ref(peer)?;
+        self.known_mut().insert(peer, Some(found.auth));
+        Some(found)
+    }
+
+    fn load_peer_ref(&self, peer: PeerId) -> Option<PeerRef> {
         let info = match self.session.load_peer(peer) {
             Ok(info) => info?,
             Err(error) => {
@@ -474,18 +490,25 @@ impl TeleClient {
         Some(PeerRef { id: peer, auth })
     }
 
+    /// The account has just resolved `peer`: its hash is in the session file, read on first use.
     pub(crate) fn remember(&self, peer: PeerId) {
-        self.known
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(peer);
+        self.known_mut().insert(peer, None);
     }
 
     pub(crate) fn forget(&self, peer: PeerId) {
+        self.known_mut().remove(&peer);
+    }
+
+    fn known(&self) -> std::sync::RwLockReadGuard<'_, HashMap<PeerId, Option<PeerAuth>>> {
+        self.known
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn known_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<PeerId, Option<PeerAuth>>> {
         self.known
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(&peer);
     }
 
     /// Counts a download bound to this account until the returned guard is dropped;

@@ -26,8 +26,8 @@ pub mod deadline;
 mod error;
 mod identity;
 mod login;
-pub mod pick;
 pub mod pacing;
+pub mod pick;
 mod pool;
 
 pub use account::{AccountId, AccountReport, AccountState};

@@ -270,10 +270,16 @@ mod tests {
         let mut pacers = pacers(&[("messages.search", 0.5, 2)], 100.0);
         assert_eq!(pacers.reserve("messages.search", now), Duration::ZERO);
         assert_eq!(pacers.reserve("messages.search", now), Duration::ZERO);
-        assert_eq!(pacers.reserve("messages.search", now), Duration::from_secs(2));
+        assert_eq!(
+            pacers.reserve("messages.search", now),
+            Duration::from_secs(2)
+        );
         // Another method is not held up by the first, and unlisted ones take the account rate.
         assert_eq!(pacers.reserve("messages.getHistory", now), Duration::ZERO);
-        assert_eq!(pacers.wait_at("messages.search", now), Duration::from_secs(4));
+        assert_eq!(
+            pacers.wait_at("messages.search", now),
+            Duration::from_secs(4)
+        );
         assert_eq!(rate_of(&pacers, "messages.getHistory"), 100.0);
     }
 
