@@ -7,6 +7,8 @@
 //! 3. Update-to-consumer latency at 1,000 events/s: telesim posts to a channel two accounts
 //!    are in; the time from the post to the consumer receiving the event, p50 and p99.
 //! 4. The same for a burst of 1,000 posts made at once.
+//! 5. The floor under 4 on this broker: lapin alone publishing 1,000 events at once, with
+//!    confirms, each event's time from its publish to the consumer.
 //!
 //! Needs RabbitMQ on 127.0.0.1:5672 (`./test.sh` starts it). `cargo bench -p tgc-service
 //! --bench publish`; `TGC_BENCH_EVENTS` sets the event count of 1 and 2 (default 20,000).
@@ -52,6 +54,10 @@ fn main() {
         let (p50, p99) = latency(BURST, Duration::ZERO).await;
         println!(
             "update-to-consumer latency, a burst of {BURST} posted at once: p50 {p50:?}, p99 {p99:?}"
+        );
+        let (p50, p99) = lapin_burst(BURST).await;
+        println!(
+            "  the floor: lapin alone publishing {BURST} at once, publish-to-consumer: p50 {p50:?}, p99 {p99:?}"
         );
     });
 }
@@ -111,6 +117,65 @@ async fn lapin_batched(events: usize) -> f64 {
     let _ = connection.close(200, "done".into()).await;
     delete_exchange(&exchange).await;
     rate
+}
+
+/// p50 and p99 of publish-to-consumer time of `events` published at once by lapin alone
+/// (persistent, confirms on, waited for at the end): what the broker itself takes.
+async fn lapin_burst(events: usize) -> (Duration, Duration) {
+    let exchange = exchange("bench_lapin_burst");
+    let mut tail = Tail::connect(&amqp_url(), &exchange, None)
+        .await
+        .expect("a consumer");
+    let consumer = tokio::spawn(async move {
+        let mut arrivals = Vec::with_capacity(events);
+        for _ in 0..events {
+            tail.next().await.expect("open").expect("a delivery");
+            arrivals.push(Instant::now());
+        }
+        tail.close().await;
+        arrivals
+    });
+    let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
+        .await
+        .expect("a connection");
+    let channel = connection.create_channel().await.expect("a channel");
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .expect("confirms");
+    declare_exchange(&channel, &exchange)
+        .await
+        .expect("the exchange");
+    let mut published = Vec::with_capacity(events);
+    for i in 0..events {
+        published.push(Instant::now());
+        channel
+            .basic_publish(
+                exchange.as_str().into(),
+                "message.new.-1".into(),
+                BasicPublishOptions::default(),
+                &body(i),
+                BasicProperties::default()
+                    .with_delivery_mode(2)
+                    .with_content_type("application/json".into())
+                    .with_message_id(format!("-1:{i}:new:0").into()),
+            )
+            .await
+            .expect("published");
+    }
+    channel.wait_for_confirms().await.expect("confirmed");
+    // One publisher, one queue, one consumer: deliveries come in publish order.
+    let arrivals = consumer.await.expect("the consumer");
+    let _ = connection.close(200, "done".into()).await;
+    delete_exchange(&exchange).await;
+    let mut latencies: Vec<Duration> = published
+        .iter()
+        .zip(&arrivals)
+        .map(|(sent, arrived)| arrived.duration_since(*sent))
+        .collect();
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    (at(0.50), at(0.99))
 }
 
 /// Events/s through the outbox and the drainer, from the first write to the last confirm.
