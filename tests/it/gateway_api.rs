@@ -231,6 +231,16 @@ async fn join_shows_in_subscriptions_and_leave_removes_it() {
     let finally = client.query("subscriptions", &json("{}")).await.unwrap();
     assert!(!subscribed(&finally), "{finally}");
 
+    // Leaving again is the caller's mistake, not Telegram's failure.
+    let error = client
+        .query("leave", &json(r#"{"chat": "@tech_digest"}"#))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, ClientError::Api { status: 409, code, .. } if code == "not_participant"),
+        "{error}"
+    );
+
     // Users cannot be joined.
     let error = client
         .query("join", &json(r#"{"chat": "@eve_sim"}"#))

@@ -35,7 +35,7 @@ impl ChatRef {
     pub fn parse(input: &str) -> Result<ChatRef, ChatError> {
         let text = input.trim();
         let invalid = |reason: &str| ChatError::Invalid {
-            input: input.to_owned(),
+            input: quoted(input),
             reason: reason.to_owned(),
         };
         if text.is_empty() {
@@ -52,6 +52,12 @@ impl ChatRef {
             return Ok(ChatRef::Id(peer));
         }
         let name = strip_link(text).ok_or_else(|| invalid("the link is not a t.me link"))?;
+        if name.starts_with('+') || (name.eq_ignore_ascii_case("joinchat") && name != text) {
+            return Err(invalid(
+                "invite links (t.me/+…, t.me/joinchat/…) are not accepted: have an account join \
+                 the chat in a Telegram app, then name it by its id",
+            ));
+        }
         let name = name.strip_prefix('@').unwrap_or(name);
         if !is_username(name) {
             return Err(invalid(
@@ -103,6 +109,18 @@ fn strip_link(text: &str) -> Option<&str> {
     }
 }
 
+/// The longest part of a bad input an error quotes: enough to recognise it, never a
+/// client's whole 10 KB back at it.
+const QUOTED_CHARS: usize = 40;
+
+fn quoted(input: &str) -> String {
+    if input.chars().count() <= QUOTED_CHARS {
+        input.to_owned()
+    } else {
+        format!("{}…", input.chars().take(QUOTED_CHARS).collect::<String>())
+    }
+}
+
 fn is_username(name: &str) -> bool {
     (4..=32).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_alphabetic())
@@ -115,6 +133,27 @@ mod tests {
 
     fn username(text: &str) -> ChatRef {
         ChatRef::Username(text.to_string())
+    }
+
+    #[test]
+    fn invite_links_are_refused_by_name() {
+        for input in [
+            "https://t.me/+AbCdEf123",
+            "t.me/joinchat/AbCdEf123",
+            "https://telegram.me/joinchat/AbCdEf123",
+            "+AbCdEf123",
+        ] {
+            let error = ChatRef::parse(input).unwrap_err().to_string();
+            assert!(error.contains("invite links"), "{input}: {error}");
+        }
+    }
+
+    #[test]
+    fn an_error_quotes_at_most_the_start_of_a_long_input() {
+        let long = format!("https://example.com/{}", "x".repeat(10_000));
+        let error = ChatRef::parse(&long).unwrap_err().to_string();
+        assert!(error.len() < 400, "{} bytes: {error}", error.len());
+        assert!(error.contains("https://example.com/xx"), "{error}");
     }
 
     #[test]

@@ -141,6 +141,11 @@ impl From<PoolError> for ApiError {
             PoolError::Telegram { error, .. } if error.name == "MSG_ID_INVALID" => {
                 (400, "bad_params")
             }
+            // The caller asked for something the account's membership rules out (leaving a
+            // chat it is not in): the caller's state, not Telegram's failure.
+            PoolError::Telegram { error, .. } if error.name == "USER_NOT_PARTICIPANT" => {
+                (409, "not_participant")
+            }
             PoolError::Telegram { .. } | PoolError::Invocation { .. } => (502, "telegram_error"),
             PoolError::Directory(_) => (500, "internal"),
         };
