@@ -139,55 +139,87 @@ impl Outbox {
     /// Stores `event` unless its id was seen before or the outbox is full (the caller
     /// waits for [`Outbox::room`] and tries again).
     pub fn enqueue(&self, event: &Event) -> Result<Enqueued, OutboxError> {
-        let id = event.id();
+        let fates = self.enqueue_many(std::slice::from_ref(event))?;
+        Ok(fates.first().copied().unwrap_or(Enqueued::Full))
+    }
+
+    /// Stores `events`, in order, in one transaction, and says what became of each: a
+    /// transaction's commit writes each page it touched once, where one transaction per
+    /// event wrote the outbox's, the `seen` table's and its index's pages again for every
+    /// event. Seen events are skipped; at the cap the events from there on are refused
+    /// (`Full`) and those before it are kept.
+    pub fn enqueue_many(&self, events: &[Event]) -> Result<Vec<Enqueued>, OutboxError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
         let now = unix_secs();
-        let len = {
-            // The cap is checked and the event counted under the connection's lock: two
+        let mut fates = Vec::with_capacity(events.len());
+        let (added, len) = {
+            // The cap is checked and the events counted under the connection's lock: two
             // streams enqueueing at once must not both see the last free place.
             let mut conn = self.conn();
-            if self.len() >= self.max_events {
-                let seen = conn
-                    .prepare_cached("select 1 from seen where event_id = ?1")
-                    .and_then(|mut seen| seen.exists([&id]))
-                    .map_err(|e| self.sql(e))?;
-                if seen {
-                    return Ok(Enqueued::Duplicate);
-                }
-                tracing::warn!(
-                    max_events = self.max_events,
-                    event = %id,
-                    "outbox full (rabbitmq.outbox_max_events): the stream waits for room; is RabbitMQ down?"
-                );
-                return Ok(Enqueued::Full);
-            }
             let tx = conn.transaction().map_err(|e| self.sql(e))?;
-            // Cached statements: an enqueue is a few microseconds of SQLite, and parsing the
-            // SQL again each time would be most of it.
-            let fresh = tx
-                .prepare_cached("insert or ignore into seen (event_id, seen_at) values (?1, ?2)")
-                .and_then(|mut seen| seen.execute(params![id, now]))
+            let mut len = self.len();
+            let mut added = 0u64;
+            for event in events {
+                let id = event.id();
+                if len >= self.max_events {
+                    let seen = tx
+                        .prepare_cached("select 1 from seen where event_id = ?1")
+                        .and_then(|mut seen| seen.exists([&id]))
+                        .map_err(|e| self.sql(e))?;
+                    if seen {
+                        fates.push(Enqueued::Duplicate);
+                        continue;
+                    }
+                    tracing::warn!(
+                        max_events = self.max_events,
+                        event = %id,
+                        "outbox full (rabbitmq.outbox_max_events): the stream waits for room; is RabbitMQ down?"
+                    );
+                    // Past the cap nothing more goes in: the rest waits with this one.
+                    fates.resize(events.len(), Enqueued::Full);
+                    break;
+                }
+                // Cached statements: an insert is a few microseconds of SQLite, and parsing
+                // the SQL again each time would be most of it.
+                let fresh = tx
+                    .prepare_cached(
+                        "insert or ignore into seen (event_id, seen_at) values (?1, ?2)",
+                    )
+                    .and_then(|mut seen| seen.execute(params![id, now]))
+                    .map_err(|e| self.sql(e))?;
+                if fresh == 0 {
+                    fates.push(Enqueued::Duplicate);
+                    continue;
+                }
+                tx.prepare_cached(
+                    "insert into outbox (event_id, routing_key, body, created_at)
+                     values (?1, ?2, ?3, ?4)",
+                )
+                .and_then(|mut insert| {
+                    insert.execute(params![id, event.routing_key(), event.body, now])
+                })
                 .map_err(|e| self.sql(e))?;
-            if fresh == 0 {
-                return Ok(Enqueued::Duplicate);
+                fates.push(Enqueued::Added);
+                added += 1;
+                len += 1;
             }
-            tx.prepare_cached(
-                "insert into outbox (event_id, routing_key, body, created_at)
-                 values (?1, ?2, ?3, ?4)",
-            )
-            .and_then(|mut insert| {
-                insert.execute(params![id, event.routing_key(), event.body, now])
-            })
-            .map_err(|e| self.sql(e))?;
+            if added == 0 {
+                // Nothing written: the transaction ends without a commit.
+                return Ok(fates);
+            }
             tx.commit().map_err(|e| self.sql(e))?;
-            self.len.fetch_add(1, Ordering::Relaxed) + 1
+            (added, self.len.fetch_add(added, Ordering::Relaxed) + added)
         };
         self.file.wrote();
         self.watch_cap(len);
-        if self.accepted.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
+        let before = self.accepted.fetch_add(added, Ordering::Relaxed);
+        if before / PRUNE_EVERY != (before + added) / PRUNE_EVERY {
             self.prune_seen(now)?;
         }
         self.added.notify_one();
-        Ok(Enqueued::Added)
+        Ok(fates)
     }
 
     /// Whether an event with this id was accepted before (it may be skipped unparsed).
@@ -447,6 +479,41 @@ mod tests {
                 "round {round}"
             );
         }
+    }
+
+    #[test]
+    fn a_batch_keeps_its_order_skips_seen_events_and_stops_at_the_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::open_in(dir.path(), 4).unwrap();
+        assert_eq!(outbox.enqueue(&event(2)).unwrap(), Enqueued::Added);
+        let batch: Vec<Event> = [1, 2, 3, 4, 5, 6].into_iter().map(event).collect();
+        assert_eq!(
+            outbox.enqueue_many(&batch).unwrap(),
+            [
+                Enqueued::Added,
+                Enqueued::Duplicate,
+                Enqueued::Added,
+                Enqueued::Added,
+                Enqueued::Full,
+                Enqueued::Full
+            ]
+        );
+        assert_eq!(outbox.len(), 4);
+        let ids: Vec<String> = outbox
+            .oldest(10)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.event_id)
+            .collect();
+        let expected: Vec<String> = [2, 1, 3, 4].into_iter().map(|i| event(i).id()).collect();
+        assert_eq!(ids, expected);
+        // Once drained, the refused ones go in; the kept ones are duplicates now.
+        let seqs: Vec<i64> = outbox.oldest(10).unwrap().iter().map(|p| p.seq).collect();
+        outbox.remove(&seqs).unwrap();
+        assert_eq!(
+            outbox.enqueue_many(&batch).unwrap()[3..],
+            [Enqueued::Duplicate, Enqueued::Added, Enqueued::Added]
+        );
     }
 
     #[tokio::test]

@@ -12,6 +12,10 @@
 //! for a message box (a channel) not saved before, then at most once a second, and on
 //! shutdown; a crash in between replays a little, which the `seen` table absorbs.
 //!
+//! Updates that arrive together (a burst) are read as one batch of up to 256 and their
+//! events written in one outbox transaction; a lone update is written at once, since the batch
+//! is written whenever no further update is ready.
+//!
 //! An update counts as handled only once everything it brings is durable. When the outbox
 //! cannot take an event (a full disk, an I/O error, the outbox at its cap) the stream stops
 //! there and tries the same update again, backing off, until it can: Telegram keeps what
@@ -19,13 +23,15 @@
 //! asks for it again.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use grammers_client::peer::{Peer, PeerMap};
 use grammers_client::sender::UpdatesConfiguration;
 use grammers_client::session::types::PeerId;
-use grammers_client::session::updates::UpdatesLike;
+use grammers_client::session::updates::{State, UpdatesLike};
 use tgc_model::joinmap::{JoinHow, JoinMap};
 use tgc_model::teleclient::{AccountId, InvocationError, TeleClient, tl};
 use tokio::sync::mpsc;
@@ -40,6 +46,10 @@ use crate::parser::{MediaHook, ParseContext, channel_peer_id};
 
 /// Update batches an account may have waiting for its stream (see [`Relay`]).
 const UPDATE_BACKLOG: usize = 1 << 20;
+
+/// The most updates read before their events are written: one transaction for a whole burst
+/// instead of one per update (each wrote the outbox's pages again).
+const MAX_BATCH: usize = 256;
 
 /// How often the update state is written back to the session file.
 const SYNC_EVERY: Duration = Duration::from_secs(1);
@@ -155,35 +165,61 @@ async fn run(
         account: id,
         shared,
         recent: RecentIds::default(),
+        pending: Vec::new(),
     };
     let mut backoff = FIRST_BACKOFF;
     let mut handled = HandledState::default();
     let mut saved = Instant::now();
+    let mut batch = Batch::default();
     let ended = loop {
-        let next = tokio::select! {
-            _ = shutdown.cancelled() => break Ended::Shutdown,
-            next = stream.next_raw() => next,
+        let next = {
+            let next = stream.next_raw();
+            tokio::pin!(next);
+            // An update ready at once joins the batch. When none is, the batch is made
+            // durable while the next update is awaited: by this same future, so nothing is
+            // dropped half-read (grammers' `next_raw` is not cancel-safe).
+            let ready = std::future::poll_fn(|cx| Poll::Ready(next.as_mut().poll(cx))).await;
+            match ready {
+                Poll::Ready(next) => next,
+                Poll::Pending => {
+                    if !batch
+                        .settle(&account, &mut reader, &mut handled, &mut saved, &shutdown)
+                        .await
+                    {
+                        break Ended::Shutdown;
+                    }
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break Ended::Shutdown,
+                        next = &mut next => next,
+                    }
+                }
+            }
         };
         match next {
             Ok((update, state, peers)) => {
                 tracing::trace!(account = %id, ?update, "update");
                 backoff = FIRST_BACKOFF;
-                if !reader.read_durably(&update, &peers, &shutdown).await {
-                    // Shut down before the update's events were written: it stays unhandled,
-                    // so the next start asks Telegram for it again.
+                batch.updates.push((update, state, peers));
+                if batch.updates.len() >= MAX_BATCH
+                    && !batch
+                        .settle(&account, &mut reader, &mut handled, &mut saved, &shutdown)
+                        .await
+                {
                     break Ended::Shutdown;
                 }
-                let opened = handled.handled(&state);
-                if opened || (handled.is_dirty() && saved.elapsed() >= SYNC_EVERY) {
-                    save(&account, &reader.shared, &mut handled);
-                    saved = Instant::now();
-                }
-            }
-            Err(InvocationError::Dropped(_)) => {
-                tracing::warn!(account = %id, "the account's client is gone; its stream ends");
-                break Ended::AccountGone;
             }
             Err(error) => {
+                // What arrived before the failure is made durable first.
+                if !batch
+                    .settle(&account, &mut reader, &mut handled, &mut saved, &shutdown)
+                    .await
+                {
+                    break Ended::Shutdown;
+                }
+                if let InvocationError::Dropped(_) = error {
+                    tracing::warn!(account = %id, "the account's client is gone; its stream ends");
+                    break Ended::AccountGone;
+                }
                 tracing::warn!(account = %id, %error, retry_in = ?backoff, "fetching updates failed");
                 tokio::select! {
                     _ = shutdown.cancelled() => break Ended::Shutdown,
@@ -306,6 +342,42 @@ fn save(account: &TeleClient, shared: &Shared, handled: &mut HandledState) {
     });
 }
 
+/// Updates read but not yet handled: their events go to the outbox in one transaction.
+#[derive(Default)]
+struct Batch {
+    updates: Vec<(tl::enums::Update, State, PeerMap)>,
+}
+
+impl Batch {
+    /// Makes the batch's events durable, marks its updates handled and saves the update state
+    /// when due. False if `shutdown` came first: the batch is then not handled, so the next
+    /// start asks Telegram for it again.
+    async fn settle(
+        &mut self,
+        account: &TeleClient,
+        reader: &mut Reader,
+        handled: &mut HandledState,
+        saved: &mut Instant,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        if self.updates.is_empty() {
+            return true;
+        }
+        if !reader.read_durably(&self.updates, shutdown).await {
+            return false;
+        }
+        let mut opened = false;
+        for (_, state, _) in self.updates.drain(..) {
+            opened |= handled.handled(&state);
+        }
+        if opened || (handled.is_dirty() && saved.elapsed() >= SYNC_EVERY) {
+            save(account, &reader.shared, handled);
+            *saved = Instant::now();
+        }
+        true
+    }
+}
+
 /// Why an update's events are not durable yet.
 #[derive(Debug)]
 enum NotDurable {
@@ -329,22 +401,28 @@ struct Reader {
     account: AccountId,
     shared: Arc<Shared>,
     recent: RecentIds,
+    /// Events read and not yet in the outbox; [`Reader::commit`] writes them at once.
+    pending: Vec<Event>,
 }
 
 impl Reader {
-    /// Reads `update` until everything it brings is durable, trying again with a growing
+    /// Reads `updates` until everything they bring is durable, trying again with a growing
     /// wait (or as soon as the outbox has room) while it is not. False if `shutdown` came
-    /// first: the update is then not handled.
+    /// first: the updates are then not handled.
     async fn read_durably(
         &mut self,
-        update: &tl::enums::Update,
-        peers: &PeerMap,
+        updates: &[(tl::enums::Update, State, PeerMap)],
         shutdown: &CancellationToken,
     ) -> bool {
         let mut wait = FIRST_BACKOFF;
         let mut stalled = false;
         loop {
-            match self.read(update, peers) {
+            self.pending.clear();
+            let read = updates
+                .iter()
+                .try_for_each(|(update, _, peers)| self.read(update, peers))
+                .and_then(|()| self.commit());
+            match read {
                 Ok(()) => {
                     if stalled {
                         self.shared.stats.stream_resumed();
@@ -382,6 +460,9 @@ impl Reader {
         use tl::enums::Update as U;
         let (users, chats) = raw_peers(peers);
         if let Some(change) = membership::of_update(update, self.account, &chats) {
+            // Events read before a leave are written before it: replayed after a crash, they
+            // would be dropped as the events of a chat no longer joined.
+            self.commit()?;
             self.record(change)?;
         }
         let (account, media) = (self.account, Arc::clone(&self.shared.media));
@@ -442,7 +523,7 @@ impl Reader {
     }
 
     /// Hands a deletion to the outbox if it is wanted.
-    fn offer(&self, event: Event) -> Result<(), NotDurable> {
+    fn offer(&mut self, event: Event) -> Result<(), NotDurable> {
         if self.wanted(&event.key()) {
             self.enqueue(event)?;
         }
@@ -474,13 +555,40 @@ impl Reader {
         }
     }
 
-    fn enqueue(&self, event: Event) -> Result<(), NotDurable> {
+    /// The event goes out with the others read since the last commit.
+    fn enqueue(&mut self, event: Event) -> Result<(), NotDurable> {
+        self.pending.push(event);
+        Ok(())
+    }
+
+    /// Writes the events read so far to the outbox, in one transaction. What went in stays
+    /// in (a retry finds it seen); what did not is tried again with the whole read.
+    fn commit(&mut self) -> Result<(), NotDurable> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
         let stats = &self.shared.stats;
-        match self.shared.outbox.enqueue(&event) {
-            Ok(Enqueued::Added) => stats.accepted(),
-            Ok(Enqueued::Duplicate) => stats.duplicate(),
-            Ok(Enqueued::Full) => return Err(NotDurable::Full),
-            Err(error) => return Err(NotDurable::Failed(format!("{} ({error})", event.id()))),
+        let fates = match self.shared.outbox.enqueue_many(&self.pending) {
+            Ok(fates) => fates,
+            Err(error) => {
+                let first = self.pending.first().map(Event::id).unwrap_or_default();
+                return Err(NotDurable::Failed(format!(
+                    "{} events from {first} ({error})",
+                    self.pending.len()
+                )));
+            }
+        };
+        let mut full = false;
+        for fate in fates {
+            match fate {
+                Enqueued::Added => stats.accepted(),
+                Enqueued::Duplicate => stats.duplicate(),
+                Enqueued::Full => full = true,
+            }
+        }
+        self.pending.clear();
+        if full {
+            return Err(NotDurable::Full);
         }
         Ok(())
     }
