@@ -37,6 +37,9 @@ pub struct SessionFile {
     path: PathBuf,
     conn: Mutex<Connection>,
     dcs: Mutex<DcCache>,
+    /// Fingerprints of the peers most recently cached through this handle, by marked id (see
+    /// `SessionFile::cache_if_changed`).
+    pub(super) settled_peers: Mutex<std::collections::HashMap<i64, u64>>,
     warnings: Vec<String>,
 }
 
@@ -145,6 +148,7 @@ impl SessionFile {
             path: path.to_owned(),
             conn: Mutex::new(conn),
             dcs: Mutex::new(dcs),
+            settled_peers: Mutex::default(),
             warnings,
         };
         Ok(file)
@@ -192,6 +196,7 @@ impl SessionFile {
             path: path.to_owned(),
             conn: Mutex::new(conn),
             dcs: Mutex::new(dcs),
+            settled_peers: Mutex::default(),
             warnings: Vec::new(),
         })
     }

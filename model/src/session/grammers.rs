@@ -58,13 +58,66 @@ impl Session for SessionFile {
     }
 }
 
+/// Peers remembered as settled per session file; past this the memory starts over.
+const SETTLED_PEERS: usize = 4096;
+
 impl SessionFile {
     /// Stores `peers` off the async worker, if storing them would change the file.
+    ///
+    /// grammers caches the peers of every update, and a burst of a channel's messages brings
+    /// the same channel and authors again and again: a peer equal to one this handle cached
+    /// lately is skipped without reading the file (the read, under the file's lock, was a
+    /// fifth of the CPU of a burst). The file already holds what that peer says, merged.
     fn cache_if_changed(&self, peers: &[PeerInfo]) -> Result<(), SessionError> {
-        if self.peers_would_change(peers)? {
-            offload(|| self.store_peers(peers))
-        } else {
+        let fresh: Vec<(PeerInfo, Option<(i64, u64)>)> = {
+            let settled = self.settled();
+            peers
+                .iter()
+                .map(|peer| (peer, fingerprint(peer)))
+                .filter(|(_, print)| {
+                    !print.is_some_and(|(marked, print)| settled.get(&marked) == Some(&print))
+                })
+                .map(|(peer, print)| (peer.clone(), print))
+                .collect()
+        };
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        let fresh_peers: Vec<PeerInfo> = fresh.iter().map(|(peer, _)| peer.clone()).collect();
+        if self.peers_would_change(&fresh_peers)? {
+            offload(|| self.store_peers(&fresh_peers))?;
+        }
+        let mut settled = self.settled();
+        if settled.len() + fresh.len() > SETTLED_PEERS {
+            settled.clear();
+        }
+        settled.extend(fresh.into_iter().filter_map(|(_, print)| print));
+        Ok(())
+    }
+
+    fn settled(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<i64, u64>> {
+        self.settled_peers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A peer's marked id and a hash of everything it says (`None`: an id out of range, which
+/// storing reports).
+fn fingerprint(peer: &PeerInfo) -> Option<(i64, u64)> {
+    use std::fmt::Write as _;
+    use std::hash::Hasher as _;
+
+    /// Feeds formatted text to a hasher without building the string.
+    struct HashWriter(std::collections::hash_map::DefaultHasher);
+    impl std::fmt::Write for HashWriter {
+        fn write_str(&mut self, text: &str) -> std::fmt::Result {
+            self.0.write(text.as_bytes());
             Ok(())
         }
     }
+    let marked = super::peers::marked_id(peer)?;
+    let mut writer = HashWriter(std::collections::hash_map::DefaultHasher::new());
+    write!(writer, "{peer:?}").ok()?;
+    Some((marked, writer.0.finish()))
 }

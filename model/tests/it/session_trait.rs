@@ -216,6 +216,30 @@ async fn caching_a_peer_never_forgets_what_was_known() {
     );
 }
 
+/// Peers cached again unchanged are skipped without reading the file (a burst brings the
+/// same channel with every message); a change after them is still stored, and a file
+/// reopened fresh reads what was stored.
+#[tokio::test]
+async fn a_peer_cached_again_unchanged_then_changed_ends_up_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = fresh(&dir, 2, "149.154.167.51:443");
+    let channel = |hash: i64| PeerInfo::Channel {
+        id: 78,
+        auth: Some(PeerAuth::from_hash(hash)),
+        kind: Some(ChannelKind::Broadcast),
+    };
+    for _ in 0..3 {
+        file.cache_peers(vec![channel(5), channel(5)]).await.unwrap();
+    }
+    assert_eq!(file.peer(channel(5).id()).await.unwrap(), Some(channel(5)));
+    file.cache_peer(channel(6)).await.unwrap();
+    file.cache_peer(channel(6)).await.unwrap();
+    let file = reopen(file);
+    assert_eq!(file.peer(channel(6).id()).await.unwrap(), Some(channel(6)));
+    file.cache_peer(channel(5)).await.unwrap();
+    assert_eq!(file.peer(channel(5).id()).await.unwrap(), Some(channel(5)));
+}
+
 #[tokio::test]
 async fn an_out_of_range_peer_is_an_error_and_the_rest_are_cached() {
     let dir = tempfile::tempdir().unwrap();
