@@ -229,7 +229,9 @@ async fn a_peer_cached_again_unchanged_then_changed_ends_up_stored() {
         kind: Some(ChannelKind::Broadcast),
     };
     for _ in 0..3 {
-        file.cache_peers(vec![channel(5), channel(5)]).await.unwrap();
+        file.cache_peers(vec![channel(5), channel(5)])
+            .await
+            .unwrap();
     }
     assert_eq!(file.peer(channel(5).id()).await.unwrap(), Some(channel(5)));
     file.cache_peer(channel(6)).await.unwrap();
