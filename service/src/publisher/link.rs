@@ -2,11 +2,13 @@
 //! moves events from the outbox to RabbitMQ in order.
 //!
 //! The drainer takes the oldest events in batches, publishes the whole batch (persistent,
-//! `application/json` or, sealed, `application/vnd.tgc.sealed`, `message_id` = the event id) and then waits for the confirms in
-//! order; only the confirmed prefix leaves the outbox. Batching keeps many publishes in
-//! flight (a confirm round trip per message would cap the rate at one per RTT); waiting
-//! for the prefix keeps the order: after a nack or a broken link the rest of the batch is
-//! sent again, after the events before it, carrying the same ids. Any failure of the link
+//! `application/json` or, sealed, `application/vnd.tgc.sealed`, `message_id` = the event id)
+//! and takes the confirms in order; only a batch's confirmed prefix leaves the outbox. Up to
+//! 16 batches are in flight: the next is published as soon as its events are in the outbox,
+//! while the confirms of those before it are still to come (a confirm of a persistent
+//! message waits for the broker's disk; a consumer gets the message before that). Taking the
+//! confirms in order keeps the order: after a nack or a broken link everything from the first
+//! unconfirmed event on is sent again, after the events before it, carrying the same ids. Any failure of the link
 //! drops it and the drainer reconnects with capped exponential backoff; the outbox holds
 //! everything meanwhile.
 //!
@@ -17,6 +19,9 @@
 //! a durable queue bound to the exchange with `#` (`rabbitmq.queue`), so a fresh deployment
 //! keeps every event before any consumer has bound its own.
 
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +39,9 @@ use crate::cryptor::{Cryptor, SEALED_CONTENT_TYPE};
 
 /// Events published before their confirms are awaited.
 const BATCH: usize = 512;
+
+/// Batches in flight at once, their confirms still to come.
+const WINDOW: usize = 16;
 
 /// A confirm that takes longer than this means the link is dead even if no error says so.
 const CONFIRM_GUARD: Duration = Duration::from_secs(30);
@@ -106,6 +114,15 @@ impl BrokerLink {
     /// as unroutable. A broken link is an error that still says how many were confirmed
     /// before it broke, so they are not sent twice.
     pub async fn publish(&self, batch: &[Pending]) -> Result<Published, LinkFailure> {
+        confirm_all(self.send(batch).await?).await
+    }
+
+    /// Publishes `batch` in order and returns its confirms, still to come. A broken link is
+    /// an error saying how many of the publishes already sent were confirmed.
+    pub async fn send(
+        &self,
+        batch: &[Pending],
+    ) -> Result<Vec<lapin::PublisherConfirm>, LinkFailure> {
         let mut confirms = Vec::with_capacity(batch.len());
         for event in batch {
             let (content_type, sealed) = match &self.seal {
@@ -138,33 +155,7 @@ impl BrokerLink {
                 Err(error) => return Err(settle(confirms, error).await),
             }
         }
-        let mut confirmed = 0;
-        for confirm in confirms {
-            let confirmation = match tokio::time::timeout(CONFIRM_GUARD, confirm).await {
-                Ok(Ok(confirmation)) => confirmation,
-                Ok(Err(error)) => return Err(LinkFailure { confirmed, error }),
-                Err(_) => {
-                    return Err(LinkFailure {
-                        confirmed,
-                        error: confirm_timeout(),
-                    });
-                }
-            };
-            if !confirmation.is_ack() {
-                break;
-            }
-            if confirmation.take_message().is_some() {
-                return Ok(Published {
-                    confirmed,
-                    unroutable: true,
-                });
-            }
-            confirmed += 1;
-        }
-        Ok(Published {
-            confirmed,
-            unroutable: false,
-        })
+        Ok(confirms)
     }
 
     /// Closes the channel and the connection politely.
@@ -172,6 +163,39 @@ impl BrokerLink {
         let _ = self.channel.close(200, "shutting down".into()).await;
         let _ = self.connection.close(200, "shutting down".into()).await;
     }
+}
+
+/// Waits for a batch's confirms in order: how many of its first events RabbitMQ confirmed as
+/// delivered to a queue (all unless it nacked one or returned one unroutable), or the broken
+/// link, saying how many were confirmed before it broke.
+async fn confirm_all(confirms: Vec<lapin::PublisherConfirm>) -> Result<Published, LinkFailure> {
+    let mut confirmed = 0;
+    for confirm in confirms {
+        let confirmation = match tokio::time::timeout(CONFIRM_GUARD, confirm).await {
+            Ok(Ok(confirmation)) => confirmation,
+            Ok(Err(error)) => return Err(LinkFailure { confirmed, error }),
+            Err(_) => {
+                return Err(LinkFailure {
+                    confirmed,
+                    error: confirm_timeout(),
+                });
+            }
+        };
+        if !confirmation.is_ack() {
+            break;
+        }
+        if confirmation.take_message().is_some() {
+            return Ok(Published {
+                confirmed,
+                unroutable: true,
+            });
+        }
+        confirmed += 1;
+    }
+    Ok(Published {
+        confirmed,
+        unroutable: false,
+    })
 }
 
 /// The link broke while publishing a batch, after its first `confirmed` events were
@@ -218,6 +242,75 @@ fn confirm_timeout() -> lapin::Error {
     ))
 }
 
+/// Removes `batch`'s confirmed prefix from the outbox (or keeps it in `unremoved` when that
+/// fails), counts it, and says what comes next.
+fn apply(
+    batch: &[Pending],
+    result: Result<Published, LinkFailure>,
+    outbox: &Outbox,
+    stats: &Stats,
+    unremoved: &mut Vec<i64>,
+) -> Settled {
+    let (confirmed, unroutable, failure) = match result {
+        Ok(published) => (published.confirmed, published.unroutable, None),
+        Err(failure) => (failure.confirmed, false, Some(failure.error)),
+    };
+    let seqs: Vec<i64> = batch[..confirmed].iter().map(|p| p.seq).collect();
+    let removed = match outbox.remove(&seqs) {
+        Ok(()) => true,
+        Err(error) => {
+            // Tried again before anything else is published. Should the gateway stop first,
+            // the next start publishes them again, with the same ids.
+            tracing::warn!(%error, "removing confirmed events from the outbox failed; trying again");
+            unremoved.extend(seqs);
+            false
+        }
+    };
+    stats.published(confirmed as u64);
+    if let Some(error) = failure {
+        return Settled::LinkLost(error);
+    }
+    if unroutable {
+        return Settled::Refused {
+            confirmed,
+            unroutable,
+        };
+    }
+    if confirmed > 0 {
+        stats.routed();
+    }
+    if confirmed < batch.len() {
+        Settled::Refused {
+            confirmed,
+            unroutable,
+        }
+    } else if removed {
+        Settled::Whole
+    } else {
+        Settled::NotRemoved
+    }
+}
+
+/// Waits for the confirms of every batch in flight, in order, removing what they confirm,
+/// until one is not wholly confirmed; the window is empty after. True if all were.
+async fn settle_window(
+    window: &mut VecDeque<(Vec<Pending>, Confirming)>,
+    outbox: &Outbox,
+    stats: &Stats,
+    unremoved: &mut Vec<i64>,
+) -> bool {
+    while let Some((batch, confirming)) = window.pop_front() {
+        if !matches!(
+            apply(&batch, confirming.await, outbox, stats, unremoved),
+            Settled::Whole
+        ) {
+            window.clear();
+            return false;
+        }
+    }
+    true
+}
+
 /// Declares `exchange` as a durable topic exchange (idempotent; consumers may declare it
 /// too, with the same arguments).
 pub async fn declare_exchange(channel: &Channel, exchange: &str) -> Result<(), lapin::Error> {
@@ -262,8 +355,32 @@ pub async fn declare_bound_queue(
         .await
 }
 
+/// A published batch whose confirms are still to come.
+type Confirming = Pin<Box<dyn Future<Output = Result<Published, LinkFailure>> + Send>>;
+
+/// What the drainer does after a batch's confirms came in.
+enum Settled {
+    /// Every event of it was confirmed and removed: go on.
+    Whole,
+    /// The first `confirmed` events left the outbox; the next one was refused (nacked, or
+    /// returned unroutable), and it and every batch after it are sent again after a backoff,
+    /// the link kept.
+    Refused { confirmed: usize, unroutable: bool },
+    /// The link broke: reconnect.
+    LinkLost(lapin::Error),
+    /// Removing confirmed events failed: nothing more is published until they are gone.
+    NotRemoved,
+}
+
 /// Moves events from the outbox to the broker until `shutdown`, then closes the link.
 /// What is not confirmed by then stays in the outbox for the next start.
+///
+/// Up to [`WINDOW`] batches are in flight: a batch is published as soon as its events are in
+/// the outbox, without waiting for the confirms of the one before (a confirm of a persistent
+/// message waits for the broker's disk, 15 to 30 ms under load, and a consumer gets the
+/// message before that). Confirms are still taken in order, and only a batch's confirmed
+/// prefix leaves the outbox; after a refusal or a broken link every batch from the first
+/// unconfirmed event on is sent again, in order, with the same ids.
 pub async fn drain(
     target: Target,
     seal: Option<Arc<Cryptor>>,
@@ -282,6 +399,8 @@ pub async fn drain(
     // Confirmed events whose removal from the outbox failed (a full disk): nothing more is
     // published until they are gone, or they would be published again.
     let mut unremoved: Vec<i64> = Vec::new();
+    // Batches published, oldest first, with their confirms to come.
+    let mut window: VecDeque<(Vec<Pending>, Confirming)> = VecDeque::new();
     loop {
         if shutdown.is_cancelled() {
             break;
@@ -320,79 +439,121 @@ pub async fn drain(
                 }
             },
         };
-        let batch = match outbox.oldest(BATCH) {
-            Ok(batch) => batch,
-            Err(error) => {
-                tracing::error!(%error, "reading the outbox failed");
-                link = Some(current);
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(MAX_BACKOFF) => {}
+        // Publish what the outbox holds beyond the batches in flight, while there is room.
+        if window.len() < WINDOW {
+            let after = window
+                .back()
+                .and_then(|(batch, _)| batch.last())
+                .map_or(0, |pending| pending.seq);
+            match outbox.oldest_after(after, BATCH) {
+                Ok(batch) if !batch.is_empty() => match current.send(&batch).await {
+                    Ok(confirms) => {
+                        window.push_back((batch, Box::pin(confirm_all(confirms))));
+                        link = Some(current);
+                        continue;
+                    }
+                    Err(failure) => {
+                        // The batches before it may be confirmed: settle them first, in order.
+                        if settle_window(&mut window, &outbox, &stats, &mut unremoved).await {
+                            apply(&batch, Err(failure), &outbox, &stats, &mut unremoved);
+                        }
+                        tracing::warn!(url = %masked, "RabbitMQ link lost while publishing; reconnecting");
+                        stats.set_link_up(false);
+                        drop(current);
+                        continue;
+                    }
+                },
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::error!(%error, "reading the outbox failed");
+                    if window.is_empty() {
+                        link = Some(current);
+                        tokio::select! {
+                            _ = shutdown.cancelled() => break,
+                            _ = tokio::time::sleep(MAX_BACKOFF) => {}
+                        }
+                        continue;
+                    }
                 }
-                continue;
             }
-        };
-        if batch.is_empty() {
+        }
+        let room = window.len() < WINDOW;
+        let Some((_, confirming)) = window.front_mut() else {
             link = Some(current);
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = outbox.added() => {}
             }
             continue;
-        }
-        let (confirmed, unroutable, failure) = match current.publish(&batch).await {
-            Ok(published) => (published.confirmed, published.unroutable, None),
-            Err(failure) => (failure.confirmed, false, Some(failure.error)),
         };
-        let seqs: Vec<i64> = batch[..confirmed].iter().map(|p| p.seq).collect();
-        if let Err(error) = outbox.remove(&seqs) {
-            // Tried again before anything else is published. Should the gateway stop first,
-            // the next start publishes them again, with the same ids.
-            tracing::warn!(%error, "removing confirmed events from the outbox failed; trying again");
-            unremoved = seqs;
-        }
-        stats.published(confirmed as u64);
-        if let Some(error) = failure {
-            tracing::warn!(url = %masked, %error, "RabbitMQ link lost; reconnecting");
-            stats.set_link_up(false);
-            // The connection is broken; dropping it only tidies up what is left.
-            drop(current);
-            continue;
-        }
-        if unroutable {
-            let event = &batch[confirmed];
-            stats.unroutable();
-            tracing::warn!(
-                event = %event.event_id,
-                routing_key = %event.routing_key,
-                exchange,
-                retry_in = ?backoff,
-                "RabbitMQ routed an event to no queue (none is bound to the exchange for its routing key; see rabbitmq.queue): it stays in the outbox and is tried again"
-            );
-            link = Some(current);
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = tokio::time::sleep(backoff) => {}
+        let result = tokio::select! {
+            biased;
+            result = confirming => Some(result),
+            // More events to publish meanwhile (the confirm future is kept, not dropped).
+            _ = outbox.added(), if room => None,
+            _ = shutdown.cancelled() => {
+                link = Some(current);
+                break;
             }
-            backoff = (backoff * 2).min(MAX_UNROUTABLE_BACKOFF);
-            continue;
-        }
-        if confirmed > 0 {
-            stats.routed();
-        }
-        if confirmed < batch.len() {
-            tracing::warn!(event = %batch[confirmed].event_id, "RabbitMQ refused an event (nack); retrying");
+        };
+        let Some(result) = result else {
             link = Some(current);
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = tokio::time::sleep(backoff) => {}
-            }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
             continue;
+        };
+        let (batch, _) = window
+            .pop_front()
+            .expect("the front batch was just settled");
+        match apply(&batch, result, &outbox, &stats, &mut unremoved) {
+            Settled::Whole => {
+                backoff = FIRST_BACKOFF;
+                link = Some(current);
+            }
+            Settled::NotRemoved => {
+                window.clear();
+                link = Some(current);
+            }
+            Settled::LinkLost(error) => {
+                window.clear();
+                tracing::warn!(url = %masked, %error, "RabbitMQ link lost; reconnecting");
+                stats.set_link_up(false);
+                // The connection is broken; dropping it only tidies up what is left.
+                drop(current);
+            }
+            Settled::Refused {
+                confirmed,
+                unroutable,
+            } => {
+                // Everything after the refused event goes again, after it.
+                window.clear();
+                let event = &batch[confirmed];
+                if unroutable {
+                    stats.unroutable();
+                    tracing::warn!(
+                        event = %event.event_id,
+                        routing_key = %event.routing_key,
+                        exchange,
+                        retry_in = ?backoff,
+                        "RabbitMQ routed an event to no queue (none is bound to the exchange for its routing key; see rabbitmq.queue): it stays in the outbox and is tried again"
+                    );
+                } else {
+                    tracing::warn!(event = %event.event_id, "RabbitMQ refused an event (nack); retrying");
+                }
+                link = Some(current);
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                let most = if unroutable {
+                    MAX_UNROUTABLE_BACKOFF
+                } else {
+                    MAX_BACKOFF
+                };
+                backoff = (backoff * 2).min(most);
+            }
         }
-        backoff = FIRST_BACKOFF;
-        link = Some(current);
     }
+    // What is in flight at shutdown is confirmed (or not) before the link closes.
+    settle_window(&mut window, &outbox, &stats, &mut unremoved).await;
     if !unremoved.is_empty()
         && let Err(error) = outbox.remove(&unremoved)
     {

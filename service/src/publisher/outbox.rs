@@ -233,14 +233,21 @@ impl Outbox {
 
     /// Up to `limit` events, oldest first.
     pub fn oldest(&self, limit: usize) -> Result<Vec<Pending>, OutboxError> {
+        self.oldest_after(0, limit)
+    }
+
+    /// The oldest `limit` events after sequence number `after` (those before it are in
+    /// flight), in order.
+    pub fn oldest_after(&self, after: i64, limit: usize) -> Result<Vec<Pending>, OutboxError> {
         let conn = self.conn();
         let mut statement = conn
             .prepare_cached(
-                "select seq, event_id, routing_key, body from outbox order by seq limit ?1",
+                "select seq, event_id, routing_key, body from outbox where seq > ?1
+                 order by seq limit ?2",
             )
             .map_err(|e| self.sql(e))?;
         let rows = statement
-            .query_map([limit as i64], |row| {
+            .query_map(params![after, limit as i64], |row| {
                 Ok(Pending {
                     seq: row.get(0)?,
                     event_id: row.get(1)?,
@@ -507,6 +514,15 @@ mod tests {
             .collect();
         let expected: Vec<String> = [2, 1, 3, 4].into_iter().map(|i| event(i).id()).collect();
         assert_eq!(ids, expected);
+        // What follows a batch in flight.
+        let second = outbox.oldest(2).unwrap()[1].seq;
+        let after: Vec<String> = outbox
+            .oldest_after(second, 10)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.event_id)
+            .collect();
+        assert_eq!(after, expected[2..]);
         // Once drained, the refused ones go in; the kept ones are duplicates now.
         let seqs: Vec<i64> = outbox.oldest(10).unwrap().iter().map(|p| p.seq).collect();
         outbox.remove(&seqs).unwrap();
