@@ -4,15 +4,12 @@
 //! pipeline's buffers, not the file. Run with `cargo bench --bench big_file`;
 //! `TGC_BENCH_FILE_MIB` sets the size (default 1024, one gibibyte).
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use telesim::world::{Chat, ChatKind, Media, MediaKind, Message, User, World};
 use testkit::Setup;
-use testkit::gateway_config::gateway_properties;
-use testkit::served::Served;
-use tgc_common::config::CryptoSettings;
-use tgc_service::cryptor::{Cryptor, keygen};
+use testkit::served::{Served, cryptor_of};
+use tgc_service::cryptor::keygen;
 use tgc_service::handler::gateway_client::{GatewayClient, params_from_arg};
 
 const CHANNEL: i64 = 9_700_000;
@@ -43,25 +40,15 @@ async fn run(size: u64) {
         .expect("a consistent world");
     let setup = Setup::start("big_file", world).await;
     let key = keygen::generate();
-    let config = setup.dir.path().join("config.properties");
-    std::fs::write(
-        &config,
-        gateway_properties(
-            &key,
-            "log.level = warn\nmedia.storage = local\nmedia.storage.local.dir = media\n\
-             pool.method_rates = none",
-        ),
+    let gateway = Served::start_in(
+        env!("CARGO_BIN_EXE_tgcollector"),
+        setup.dir.path(),
+        &key,
+        "log.level = warn\nmedia.storage = local\nmedia.storage.local.dir = media\n\
+         pool.method_rates = none",
     )
-    .expect("config file");
-    let gateway = Served::start(env!("CARGO_BIN_EXE_tgcollector"), &config).await;
-    let cryptor = Arc::new(
-        Cryptor::from_settings(&CryptoSettings {
-            keys: vec![key.clone()],
-            clock_window: Duration::from_secs(60),
-        })
-        .expect("a keyring of one key"),
-    );
-    let mut client = GatewayClient::connect(gateway.api, cryptor)
+    .await;
+    let mut client = GatewayClient::connect(gateway.api, cryptor_of(&key))
         .await
         .expect("connects to the gateway");
     let before = gateway.peak_rss();

@@ -24,10 +24,8 @@ use hyper::body::Frame;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use telesim::world::World;
 use testkit::Setup;
-use testkit::gateway_config::gateway_properties;
-use testkit::served::Served;
-use tgc_common::config::CryptoSettings;
-use tgc_service::cryptor::{Cryptor, keygen};
+use testkit::served::{Served, cryptor_of};
+use tgc_service::cryptor::keygen;
 use tgc_service::handler::H2_MAX_STREAMS;
 use tgc_service::handler::gateway_client::{ClientError, GatewayClient, params_from_arg};
 use tokio::io::AsyncWriteExt;
@@ -52,24 +50,15 @@ async fn run(length: Duration) {
     let _ = tgc_common::descriptors::raise_soft_limit();
     let setup = Setup::start("hostile_bench", World::demo()).await;
     let key = keygen::generate();
-    let config = setup.dir.path().join("config.properties");
-    std::fs::write(
-        &config,
-        gateway_properties(
-            &key,
-            "log.level = warn\npool.requests_per_second = 1000\npool.method_rates = none",
-        ),
+    let mut gateway = Served::start_in(
+        env!("CARGO_BIN_EXE_tgcollector"),
+        setup.dir.path(),
+        &key,
+        "log.level = warn\npool.requests_per_second = 1000\npool.method_rates = none",
     )
-    .expect("config file");
-    let mut gateway = Served::start(env!("CARGO_BIN_EXE_tgcollector"), &config).await;
+    .await;
     let (pid, api) = (gateway.pid, gateway.api);
-    let cryptor = Arc::new(
-        Cryptor::from_settings(&CryptoSettings {
-            keys: vec![key.clone()],
-            clock_window: Duration::from_secs(60),
-        })
-        .expect("a keyring of one key"),
-    );
+    let cryptor = cryptor_of(&key);
     let mut good = GatewayClient::connect(api, Arc::clone(&cryptor))
         .await
         .expect("the good client connects");

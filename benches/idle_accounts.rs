@@ -7,7 +7,6 @@
 use std::time::Duration;
 
 use testkit::Setup;
-use testkit::gateway_config::gateway_properties;
 use testkit::pool_setup::world;
 use testkit::served::Served;
 use tgc_service::cryptor::keygen;
@@ -51,13 +50,13 @@ fn main() {
 /// The gateway's resident memory with `accounts` idle accounts, bytes.
 async fn idle_rss(accounts: usize) -> u64 {
     let setup = Setup::start("idle_accounts", world(accounts, 1)).await;
-    let config = setup.dir.path().join("config.properties");
-    std::fs::write(
-        &config,
-        gateway_properties(&keygen::generate(), "log.level = warn"),
+    let gateway = Served::start_in(
+        env!("CARGO_BIN_EXE_tgcollector"),
+        setup.dir.path(),
+        &keygen::generate(),
+        "log.level = warn",
     )
-    .expect("config file");
-    let gateway = Served::start(env!("CARGO_BIN_EXE_tgcollector"), &config).await;
+    .await;
     tokio::time::sleep(SETTLE).await;
     gateway.rss()
 }

@@ -13,17 +13,14 @@
 //! on both sides. Run with `cargo bench --bench versus_telethon`; `TGC_BENCH_MESSAGES` sizes
 //! the channel (default 20,000).
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use telesim::world::World;
 use telesim::world::generated::ACCOUNT_IDS;
 use testkit::Setup;
-use testkit::gateway_config::gateway_properties;
 use testkit::python::{python, script_path};
-use testkit::served::Served;
-use tgc_common::config::CryptoSettings;
-use tgc_service::cryptor::{Cryptor, keygen};
+use testkit::served::{Served, cryptor_of};
+use tgc_service::cryptor::keygen;
 use tgc_service::handler::gateway_client::{GatewayClient, params_from_arg};
 
 /// Messages per sealed page, on both sides (Telethon asks Telegram for 100 at a time too).
@@ -39,24 +36,14 @@ async fn run() {
     let count: i32 = testkit::bench::env_number("TGC_BENCH_MESSAGES", 20_000);
     let setup = Setup::start("versus_telethon", World::generated(1, count, 17)).await;
     let key = keygen::generate();
-    let config = setup.dir.path().join("config.properties");
-    std::fs::write(
-        &config,
-        gateway_properties(
-            &key,
-            "log.level = warn\nmedia.enabled = false\npool.requests_per_second = 1000\npool.method_rates = none",
-        ),
+    let gateway = Served::start_in(
+        env!("CARGO_BIN_EXE_tgcollector"),
+        setup.dir.path(),
+        &key,
+        "log.level = warn\nmedia.enabled = false\npool.requests_per_second = 1000\npool.method_rates = none",
     )
-    .expect("config file");
-    let gateway = Served::start(env!("CARGO_BIN_EXE_tgcollector"), &config).await;
-    let cryptor = Arc::new(
-        Cryptor::from_settings(&CryptoSettings {
-            keys: vec![key.clone()],
-            clock_window: std::time::Duration::from_secs(60),
-        })
-        .expect("a keyring of one key"),
-    );
-    let mut client = GatewayClient::connect(gateway.api, cryptor)
+    .await;
+    let mut client = GatewayClient::connect(gateway.api, cryptor_of(&key))
         .await
         .expect("connects to the gateway");
     // The chat resolved first, as a collector does once; not counted.

@@ -23,7 +23,7 @@ use tgc_model::directory::Directory;
 use tgc_model::joinmap::JoinMap;
 use tgc_model::teleclient::TeleClients;
 use tgc_service::publisher::lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
-use tgc_service::publisher::lapin::{BasicProperties, Connection, ConnectionProperties};
+use tgc_service::publisher::lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 use tgc_service::publisher::{Event, EventKind, Publisher, Tail, declare_exchange};
 use tokio_util::sync::CancellationToken;
 
@@ -103,39 +103,17 @@ async fn lapin_batched(events: usize) -> f64 {
         }
         tail.close().await;
     });
-    let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
-        .await
-        .expect("a connection");
-    let channel = connection.create_channel().await.expect("a channel");
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .expect("confirms");
-    declare_exchange(&channel, &exchange)
-        .await
-        .expect("the exchange");
+    let lapin = Lapin::open(&exchange).await;
     let started = Instant::now();
     for start in (0..events).step_by(BATCH) {
         for i in start..(start + BATCH).min(events) {
-            channel
-                .basic_publish(
-                    exchange.as_str().into(),
-                    "message.new.-1".into(),
-                    BasicPublishOptions::default(),
-                    &body(i),
-                    BasicProperties::default()
-                        .with_delivery_mode(2)
-                        .with_content_type("application/json".into())
-                        .with_message_id(format!("-1:{i}:new:0").into()),
-                )
-                .await
-                .expect("published");
+            lapin.publish(i).await;
         }
-        channel.wait_for_confirms().await.expect("confirmed");
+        lapin.channel.wait_for_confirms().await.expect("confirmed");
     }
     let rate = events as f64 / started.elapsed().as_secs_f64();
     consumer.await.expect("the consumer");
-    let _ = connection.close(200, "done".into()).await;
+    lapin.close().await;
     delete_exchange(&exchange).await;
     rate
 }
@@ -156,23 +134,59 @@ async fn lapin_burst(events: usize) -> (Duration, Duration) {
         tail.close().await;
         arrivals
     });
-    let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
-        .await
-        .expect("a connection");
-    let channel = connection.create_channel().await.expect("a channel");
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .expect("confirms");
-    declare_exchange(&channel, &exchange)
-        .await
-        .expect("the exchange");
+    let lapin = Lapin::open(&exchange).await;
     let mut published = Vec::with_capacity(events);
     for i in 0..events {
         published.push(Instant::now());
+        lapin.publish(i).await;
+    }
+    lapin.channel.wait_for_confirms().await.expect("confirmed");
+    // One publisher, one queue, one consumer: deliveries come in publish order.
+    let arrivals = consumer.await.expect("the consumer");
+    lapin.close().await;
+    delete_exchange(&exchange).await;
+    p50_p99(
+        published
+            .iter()
+            .zip(&arrivals)
+            .map(|(sent, arrived)| arrived.duration_since(*sent))
+            .collect(),
+    )
+}
+
+/// lapin alone: a channel in confirm mode on `exchange`, publishing the bench's events as the
+/// publisher would (persistent, JSON, the event id as `message_id`).
+struct Lapin {
+    connection: Connection,
+    channel: Channel,
+    exchange: String,
+}
+
+impl Lapin {
+    async fn open(exchange: &str) -> Lapin {
+        let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
+            .await
+            .expect("RabbitMQ on 127.0.0.1:5672 (run ./test.sh to start it)");
+        let channel = connection.create_channel().await.expect("a channel");
         channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .expect("confirms");
+        declare_exchange(&channel, exchange)
+            .await
+            .expect("the exchange");
+        Lapin {
+            connection,
+            channel,
+            exchange: exchange.to_owned(),
+        }
+    }
+
+    /// Publishes event `i`; its confirm is waited for with the channel's.
+    async fn publish(&self, i: usize) {
+        self.channel
             .basic_publish(
-                exchange.as_str().into(),
+                self.exchange.as_str().into(),
                 "message.new.-1".into(),
                 BasicPublishOptions::default(),
                 &body(i),
@@ -184,16 +198,14 @@ async fn lapin_burst(events: usize) -> (Duration, Duration) {
             .await
             .expect("published");
     }
-    channel.wait_for_confirms().await.expect("confirmed");
-    // One publisher, one queue, one consumer: deliveries come in publish order.
-    let arrivals = consumer.await.expect("the consumer");
-    let _ = connection.close(200, "done".into()).await;
-    delete_exchange(&exchange).await;
-    let mut latencies: Vec<Duration> = published
-        .iter()
-        .zip(&arrivals)
-        .map(|(sent, arrived)| arrived.duration_since(*sent))
-        .collect();
+
+    async fn close(self) {
+        let _ = self.connection.close(200, "done".into()).await;
+    }
+}
+
+/// The median and the 99th percentile of `latencies`.
+fn p50_p99(mut latencies: Vec<Duration>) -> (Duration, Duration) {
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
     (at(0.50), at(0.99))
@@ -289,11 +301,10 @@ async fn latency(events: usize, every: Duration) -> (Duration, Duration) {
     let arrivals = consumer.await.expect("the consumer");
     handle.shutdown().await;
     delete_exchange(&setup.exchange).await;
-    let mut latencies: Vec<Duration> = posted
-        .iter()
-        .filter_map(|(id, at)| arrivals.get(id).map(|arrived| arrived.duration_since(*at)))
-        .collect();
-    latencies.sort();
-    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
-    (at(0.50), at(0.99))
+    p50_p99(
+        posted
+            .iter()
+            .filter_map(|(id, at)| arrivals.get(id).map(|arrived| arrived.duration_since(*at)))
+            .collect(),
+    )
 }

@@ -5,9 +5,14 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
 
+use tgc_common::config::{CryptoKey, CryptoSettings};
+use tgc_service::cryptor::Cryptor;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+use crate::gateway_config::gateway_properties;
 use crate::logging::{address_field, strip_ansi};
 
 /// A running `serve`; killed when dropped.
@@ -59,6 +64,14 @@ impl Served {
         }
     }
 
+    /// Writes `config.properties` into `dir` (the test defaults of [`gateway_properties`] with
+    /// `key` as the keyring and `overrides` on top) and starts `binary serve` over it.
+    pub async fn start_in(binary: &str, dir: &Path, key: &CryptoKey, overrides: &str) -> Served {
+        let config = dir.join("config.properties");
+        std::fs::write(&config, gateway_properties(key, overrides)).expect("config file");
+        Served::start(binary, &config).await
+    }
+
     /// Its peak resident memory so far (`VmHWM`), bytes.
     pub fn peak_rss(&self) -> u64 {
         status_kib(self.pid, "VmHWM:") * 1024
@@ -73,6 +86,17 @@ impl Served {
     pub fn cpu_seconds(&self) -> f64 {
         cpu_seconds(self.pid)
     }
+}
+
+/// The keyring of one key a client of the served gateway seals with.
+pub fn cryptor_of(key: &CryptoKey) -> Arc<Cryptor> {
+    Arc::new(
+        Cryptor::from_settings(&CryptoSettings {
+            keys: vec![key.clone()],
+            clock_window: Duration::from_secs(60),
+        })
+        .expect("a keyring of one key"),
+    )
 }
 
 /// A `kB` field of `/proc/<pid>/status` (`VmHWM:`, `VmRSS:`); 0 if the process is gone.
