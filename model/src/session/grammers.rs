@@ -69,29 +69,29 @@ impl SessionFile {
     /// lately is skipped without reading the file (the read, under the file's lock, was a
     /// fifth of the CPU of a burst). The file already holds what that peer says, merged.
     fn cache_if_changed(&self, peers: &[PeerInfo]) -> Result<(), SessionError> {
-        let fresh: Vec<(PeerInfo, Option<(i64, u64)>)> = {
+        let (fresh, prints): (Vec<PeerInfo>, Vec<Option<(i64, u64)>>) = {
             let settled = self.settled();
             peers
                 .iter()
-                .map(|peer| (peer, fingerprint(peer)))
-                .filter(|(_, print)| {
-                    !print.is_some_and(|(marked, print)| settled.get(&marked) == Some(&print))
+                .filter_map(|peer| {
+                    let print = fingerprint(peer);
+                    let known =
+                        print.is_some_and(|(marked, print)| settled.get(&marked) == Some(&print));
+                    (!known).then(|| (peer.clone(), print))
                 })
-                .map(|(peer, print)| (peer.clone(), print))
-                .collect()
+                .unzip()
         };
         if fresh.is_empty() {
             return Ok(());
         }
-        let fresh_peers: Vec<PeerInfo> = fresh.iter().map(|(peer, _)| peer.clone()).collect();
-        if self.peers_would_change(&fresh_peers)? {
-            offload(|| self.store_peers(&fresh_peers))?;
+        if self.peers_would_change(&fresh)? {
+            offload(|| self.store_peers(&fresh))?;
         }
         let mut settled = self.settled();
         if settled.len() + fresh.len() > SETTLED_PEERS {
             settled.clear();
         }
-        settled.extend(fresh.into_iter().filter_map(|(_, print)| print));
+        settled.extend(prints.into_iter().flatten());
         Ok(())
     }
 

@@ -532,12 +532,7 @@ impl TeleClient {
         let mut status = self.status();
         status.cooldowns.cool(method, now + wait);
         status.methods.flood_wait(method, now);
-        let per_second = status
-            .methods
-            .report()
-            .into_iter()
-            .find(|pacing| pacing.method == method)
-            .map(|pacing| pacing.per_second);
+        let per_second = status.methods.per_second(method);
         drop(status);
         tracing::info!(account = %self.id, method, seconds = wait.as_secs(), paced_per_second = per_second, "flood wait: cooling, and pacing the method slower");
     }

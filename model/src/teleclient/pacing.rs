@@ -222,6 +222,11 @@ impl MethodPacers {
         self.pacer(method, now).flood_wait(now);
     }
 
+    /// The rate `method` is paced at now, if it was called.
+    pub fn per_second(&self, method: &str) -> Option<f64> {
+        self.pacers.get(method).map(|pacer| pacer.rate)
+    }
+
     /// Every method paced so far, by name.
     pub fn report(&self) -> Vec<MethodPacing> {
         let mut report: Vec<MethodPacing> = self
@@ -256,12 +261,7 @@ mod tests {
     }
 
     fn rate_of(pacers: &MethodPacers, method: &str) -> f64 {
-        pacers
-            .report()
-            .into_iter()
-            .find(|p| p.method == method)
-            .map(|p| p.per_second)
-            .unwrap()
+        pacers.per_second(method).expect("the method was paced")
     }
 
     #[test]

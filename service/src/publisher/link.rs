@@ -8,9 +8,9 @@
 //! while the confirms of those before it are still to come (a confirm of a persistent
 //! message waits for the broker's disk; a consumer gets the message before that). Taking the
 //! confirms in order keeps the order: after a nack or a broken link everything from the first
-//! unconfirmed event on is sent again, after the events before it, carrying the same ids. Any failure of the link
-//! drops it and the drainer reconnects with capped exponential backoff; the outbox holds
-//! everything meanwhile.
+//! unconfirmed event on is sent again, after the events before it, carrying the same ids. Any
+//! failure of the link drops it and the drainer reconnects with capped exponential backoff;
+//! the outbox holds everything meanwhile.
 //!
 //! A confirm alone does not mean delivered: RabbitMQ confirms a message that reached no
 //! queue. Every publish is `mandatory`, so such a message comes back with its confirm; it
